@@ -1,0 +1,215 @@
+"""The `twinhood` command line: the local stack, the demo community and graph look-ups."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api import stack
+from graph import GraphSettings, GraphStore, Subgraph, TwinhoodError
+
+app = typer.Typer(
+    help="twinhood: a residential community as a living knowledge graph.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the CLI, turning our errors into one clear line and exit code 1."""
+    try:
+        app()
+    except TwinhoodError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+@contextmanager
+def _store() -> Iterator[GraphStore]:
+    with GraphStore.from_settings(GraphSettings()) as store:
+        yield store
+
+
+def _services_table(services: list[stack.Service]) -> Table:
+    table = Table("service", "address", "state", title="twinhood stack")
+    for s in services:
+        table.add_row(s.name, s.url, s.action)
+    return table
+
+
+@app.command()
+def up() -> None:
+    """Start (installing if needed) the graph server, PostgreSQL/PostGIS and Mosquitto."""
+    services = stack.up(report=lambda msg: console.print(f"[cyan]•[/] {msg}"))
+    console.print(_services_table(services))
+
+
+@app.command()
+def down() -> None:
+    """Stop the servers that `up` started itself (PostgreSQL, a system service, keeps running)."""
+    stopped = stack.down(report=lambda msg: console.print(f"[cyan]•[/] {msg}"))
+    if not stopped:
+        console.print("nothing to stop")
+
+
+def load_community(store: GraphStore, residents: int, seed: int) -> dict[str, int]:
+    """Generate a community and load it into the graph with a progress bar; return its summary."""
+    from graph.generator import generate
+
+    started = time.perf_counter()
+    with console.status(f"generating {residents:,} residents (seed {seed})"):
+        community = generate(residents, seed)
+    console.print(
+        f"[cyan]•[/] generated {len(community.nodes):,} nodes and {len(community.links):,} "
+        f"relationships in {time.perf_counter() - started:.1f} s"
+    )
+    store.ensure_schema()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        nodes = progress.add_task("nodes", total=len(community.nodes))
+        store.progress = lambda n: progress.advance(nodes, n)
+        store.upsert(community.nodes)
+        links = progress.add_task("relationships", total=len(community.links))
+        store.progress = lambda n: progress.advance(links, n)
+        store.link(community.links)
+    store.progress = None
+    return community.summary()
+
+
+@app.command()
+def generate(
+    residents: Annotated[int, typer.Option(min=1, help="people living in the community")] = 2000,
+    seed: Annotated[int, typer.Option(help="same seed, same community")] = 7,
+) -> None:
+    """Generate a synthetic community and load it into the graph (idempotent for a seed)."""
+    with _store() as store:
+        summary = load_community(store, residents, seed)
+    _print_counts(summary, "loaded")
+
+
+@app.command()
+def demo(
+    residents: Annotated[int, typer.Option(min=1)] = 2000,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """The main job: start the stack, load a demo community and say where to look."""
+    up()
+    with _store() as store:
+        load_community(store, residents, seed)
+        _print_counts(store.counts(), "in the graph now")
+    settings = GraphSettings()
+    console.print(
+        "\n[bold]Where to look[/]\n"
+        f"  graph (Bolt):    {settings.neo4j_uri}  database {settings.neo4j_database!r}\n"
+        f"  ArcadeDB studio: {settings.graph_admin_url}  (user {settings.neo4j_user})\n"
+        "  try:  twinhood show building:E01B01\n"
+        "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
+        "        twinhood residents house:E01B01-1-101\n"
+        "        twinhood path building:E01B01 grid:E01G1\n"
+        "        twinhood counts"
+    )
+
+
+def _print_counts(counts: dict[str, int], title: str) -> None:
+    table = Table("label / relationship", "count", title=title)
+    for key, n in counts.items():
+        table.add_row(key, f"{n:,}")
+    console.print(table)
+
+
+def _json(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _subgraph(sub: Subgraph) -> dict[str, Any]:
+    return {
+        "nodes": [{"label": n.label, **n.model_dump(mode="json")} for n in sub.nodes],
+        "edges": [{"type": e.type, "start": e.start, "end": e.end, "uid": e.uid} for e in sub.edges],
+    }
+
+
+@app.command()
+def show(uid: str) -> None:
+    """Print one entity by uid."""
+    with _store() as store:
+        node = store.get(uid)
+    _json({"label": node.label, **node.model_dump(mode="json")})
+
+
+@app.command()
+def neighbours(
+    uid: str,
+    hops: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    label: Annotated[list[str] | None, typer.Option(help="keep nodes of these labels")] = None,
+    rel: Annotated[list[str] | None, typer.Option(help="follow only these relationship types")] = None,
+) -> None:
+    """Print the k-hop neighbourhood of an entity as nodes and edges."""
+    with _store() as store:
+        _json(_subgraph(store.neighbourhood(uid, hops=hops, labels=label, rel_types=rel)))
+
+
+@app.command()
+def path(
+    start: str, end: str, rel: Annotated[list[str] | None, typer.Option(help="follow only these types")] = None
+) -> None:
+    """Print a shortest path between two entities."""
+    with _store() as store:
+        found = store.shortest_path(start, end, rel_types=rel)
+    if found is None:
+        err.print(f"no path between {start} and {end} within 8 hops")
+        raise typer.Exit(1)
+    _json(_subgraph(found))
+
+
+@app.command()
+def residents(house: str) -> None:
+    """Print the residence history of a house, oldest first."""
+    with _store() as store:
+        history = store.residence_history(house)
+    table = Table("person", "name", "role", "registered", "since", "until", title=house)
+    for r in history:
+        table.add_row(
+            r.person,
+            r.name,
+            r.role,
+            "yes" if r.registered else "no",
+            f"{r.since:%Y-%m-%d}" if r.since else "",
+            f"{r.until:%Y-%m-%d}" if r.until else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def counts() -> None:
+    """Print how many nodes of each label and relationships of each type the graph holds."""
+    with _store() as store:
+        _print_counts(store.counts(), "graph")
+
+
+@app.command()
+def schema() -> None:
+    """Create missing constraints and indexes in the graph (also done before every load)."""
+    with _store() as store:
+        n = store.ensure_schema()
+    console.print(f"{n} constraints and indexes in place")
+
+
+@app.command(name="arcadedb-command", hidden=True)
+def arcadedb_command() -> None:
+    """Print the command line that runs the local ArcadeDB (for debugging the stack)."""
+    console.print(" ".join(stack.arcadedb_command(GraphSettings(), stack.StackSettings())))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

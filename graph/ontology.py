@@ -1,0 +1,544 @@
+"""The ontology of the community graph, defined once: node labels, relationship types, properties.
+
+Each node label is a pydantic model (:class:`Node` subclasses, registered in :data:`NODE_TYPES`);
+each relationship type is a row of :data:`RELATIONS` saying which labels it joins and which
+property model it carries. The graph store, the generator and (later) the GraphQL types and tile
+attribute lists all derive from these definitions. Every node and relationship carries `uid`,
+`source` (where the fact came from) and `ingested_at` (when it entered the platform), 7.1.1.x e.
+
+Clause numbers refer to the smart-community construction specification (see REQUIREMENTS.md).
+"""
+
+from __future__ import annotations
+
+import builtins
+import types
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from graph import uid as uids
+from graph.codes import check_id_number, check_phone, check_plate, id_number_birth_date, id_number_sex
+
+IdNumber = Annotated[str, AfterValidator(check_id_number)]
+Plate = Annotated[str, AfterValidator(check_plate)]
+Phone = Annotated[str, AfterValidator(check_phone)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Sex = Literal["male", "female"]
+
+
+class Record(BaseModel):
+    """Provenance every node and relationship carries."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+    uid: str
+    source: str = Field(min_length=1, description="where the fact came from, e.g. 'generator:seed=7'")
+    ingested_at: datetime | None = Field(
+        default=None, description="when the fact first entered the platform; set by the store"
+    )
+
+    @classmethod
+    def temporal_fields(cls) -> dict[str, str]:
+        """Map each date/datetime property to the Cypher function that stores it (`date`/`datetime`)."""
+        out = {}
+        for name, info in cls.model_fields.items():
+            for t in _flatten(info.annotation):
+                if t is datetime:
+                    out[name] = "datetime"
+                elif t is date:
+                    out[name] = "date"
+        return out
+
+
+def _flatten(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(a for arg in get_args(annotation) for a in _flatten(arg))
+    return (annotation,)
+
+
+class Node(Record):
+    """A node of the graph; subclasses set `label` and are registered in NODE_TYPES."""
+
+    label: ClassVar[str]
+    indexed: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("uid")
+    @classmethod
+    def _uid_matches_label(cls, value: str) -> str:
+        if uids.label_of(value) != cls.label:
+            raise ValueError(
+                f"{value!r} is not a {cls.label} uid (expected prefix {uids.PREFIX_OF_LABEL[cls.label]!r})"
+            )
+        return value
+
+
+class Located(BaseModel):
+    """Point coordinates (WGS84) of an entity that has one."""
+
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+
+
+class Region(Node, Located):
+    """A level of the administrative hierarchy, province down to community (7.1.1.11, 7.3.6)."""
+
+    label: ClassVar[str] = "Region"
+    name: str = Field(min_length=1)
+    level: Literal["province", "city", "district", "street", "community"]
+    code: str = Field(pattern=r"^\d{6,12}$", description="administrative division code")
+
+
+class Estate(Node, Located):
+    """A residential compound (小区); its boundary polygon lives in PostGIS under the same uid."""
+
+    label: ClassVar[str] = "Estate"
+    indexed = ("code",)
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    address: str | None = None
+
+
+class StandardAddress(BaseModel):
+    """The standard-address fields the specification asks of buildings and houses (7.1.1.3-4)."""
+
+    address: str | None = Field(default=None, description="door-plate address")
+    police_station: str | None = None
+    street: str | None = None
+    community: str | None = None
+
+
+class Building(Node, Located, StandardAddress):
+    """A building (楼栋), 7.1.1.3."""
+
+    label: ClassVar[str] = "Building"
+    indexed = ("code",)
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    year_built: int | None = Field(default=None, ge=1800, le=2100)
+    status: Literal["in_use", "under_construction", "vacant", "demolished"] = "in_use"
+    service_life_years: int | None = Field(default=None, gt=0, le=300)
+    use: Literal["residential", "commercial", "mixed", "office", "public", "industrial"] = "residential"
+    structure: Literal["brick_concrete", "frame", "shear_wall", "frame_shear_wall", "steel", "other"] | None = None
+    floors_above: int = Field(ge=1)
+    floors_below: int = Field(default=0, ge=0)
+    height_m: float | None = Field(default=None, gt=0)
+    floor_area_m2: float | None = Field(default=None, gt=0)
+
+
+class Unit(Node):
+    """A stairwell unit (单元) of a building."""
+
+    label: ClassVar[str] = "Unit"
+    building_code: str
+    number: int = Field(ge=1)
+    name: str | None = None
+
+
+class House(Node, Located, StandardAddress):
+    """A dwelling (房屋), 7.1.1.4: where it is, and whether it is rented (8.2.1.1.3 g)."""
+
+    label: ClassVar[str] = "House"
+    indexed = ("building_code",)
+    building_code: str
+    unit_number: int = Field(ge=1)
+    floor: int = Field(ge=1, description="floor number; dwellings are above ground")
+    room: str = Field(min_length=1)
+    estate: str | None = None
+    area_m2: float | None = Field(default=None, gt=0, le=2000)
+    use: Literal["residential", "commercial", "office", "storage"] = "residential"
+    rented: bool = False
+
+
+class Person(Node):
+    """A person (人员), 7.1.1.2; identity fields are sensitive and masked at the API."""
+
+    label: ClassVar[str] = "Person"
+    indexed = ("name", "id_number")
+    name: str = Field(min_length=1, max_length=64)
+    sex: Sex | None = None
+    birth_date: date | None = None
+    id_type: Literal["resident_id", "passport", "hk_macau_permit", "taiwan_permit", "foreign_permanent"] = "resident_id"
+    id_number: str | None = None
+    nationality: str = "CN"
+    ethnicity: str | None = None
+    native_place: str | None = None
+    phone: Phone | None = None
+    residence_address: str | None = None
+    registered_address: str | None = Field(default=None, description="household-registration address")
+    face_photo: str | None = Field(default=None, description="reference to the face image, not the image")
+    residency: Literal["permanent", "floating"] | None = Field(
+        default=None, description="permanent (户籍) or floating (流动) population"
+    )
+    key_person: bool = False
+    key_category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("id_number")
+    @classmethod
+    def _resident_id_agrees(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or info.data.get("id_type") != "resident_id":
+            return value
+        code = check_id_number(value)
+        sex, birth = info.data.get("sex"), info.data.get("birth_date")
+        if sex and sex != id_number_sex(code):
+            raise ValueError(f"the ID number is a {id_number_sex(code)}'s, which contradicts sex {sex!r}")
+        if birth and birth != id_number_birth_date(code):
+            raise ValueError(f"the ID number's birth date {id_number_birth_date(code)} contradicts {birth}")
+        return code
+
+    @field_validator("key_category")
+    @classmethod
+    def _key_category_needs_key_person(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("key_person"):
+            raise ValueError("is set but key_person is false")
+        return value
+
+
+class Household(Node):
+    """A registered household (户); members join it with MEMBER_OF."""
+
+    label: ClassVar[str] = "Household"
+    code: str = Field(min_length=1)
+    registered_address: str | None = None
+
+
+class Organisation(Node, Located):
+    """An organisation or legal unit (单位), 7.1.1.5; key units per 8.2.1.1.4."""
+
+    label: ClassVar[str] = "Organisation"
+    indexed = ("name",)
+    name: str = Field(min_length=1)
+    credit_code: str | None = Field(
+        default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="unified social credit code"
+    )
+    category: Literal[
+        "company", "school", "hospital", "government", "shop", "property_management", "social_organisation", "other"
+    ]
+    key_unit: bool = False
+    key_category: Literal["school", "hospital", "fire_safety", "hazardous_chemicals", "other"] | None = None
+    address: str | None = None
+    phone: Phone | None = None
+
+    @field_validator("key_category")
+    @classmethod
+    def _key_category_needs_key_unit(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("key_unit"):
+            raise ValueError("is set but key_unit is false")
+        return value
+
+
+class Vehicle(Node):
+    """A motor vehicle (机动车), 7.1.1.6."""
+
+    label: ClassVar[str] = "Vehicle"
+    indexed = ("plate",)
+    plate: Plate
+    plate_colour: Literal["blue", "yellow", "green", "yellow_green", "white", "black"] = "blue"
+    plate_type: Literal[
+        "small", "large", "new_energy_small", "new_energy_large", "trailer", "coach", "police", "other"
+    ] = "small"
+    brand: str | None = None
+    body_colour: str | None = None
+    vehicle_type: Literal["car", "suv", "mpv", "van", "truck", "bus", "motorcycle", "other"] = "car"
+    size_class: Literal["small", "medium", "large"] = "small"
+    photo: str | None = None
+    owner_phone: Phone | None = None
+    cloned_plate: bool = False
+    stolen: bool = False
+
+
+class NonMotorVehicle(Node):
+    """A non-motor vehicle or e-bike (非机动车), 7.1.1.7."""
+
+    label: ClassVar[str] = "NonMotorVehicle"
+    plate: str | None = Field(default=None, pattern=r"^[\w·-]{1,16}$")
+    kind: Literal["e_bike", "bicycle", "tricycle", "other"] = "e_bike"
+    brand: str | None = None
+    photo: str | None = None
+    stolen: bool = False
+
+
+class DefenceMember(Node):
+    """A member of the community defence force (群防群治), 7.1.1.8."""
+
+    label: ClassVar[str] = "DefenceMember"
+    name: str = Field(min_length=1)
+    sex: Sex | None = None
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    force: Literal["security_guard", "volunteer", "owners_committee", "other"]
+
+
+DeviceCategory = Literal[
+    "face_camera",
+    "plate_camera",
+    "camera",
+    "access_control",
+    "perimeter_sensor",
+    "smoke_detector",
+    "heat_detector",
+    "gas_detector",
+    "fire_door",
+    "hydrant",
+    "fire_lane_camera",
+    "ebike_camera",
+    "manhole_cover",
+    "street_light",
+    "water_tank",
+    "elevator",
+    "heating",
+    "water_meter",
+    "power_meter",
+    "gas_meter",
+    "heat_meter",
+    "environment",
+    "falling_object_camera",
+]
+
+
+class Device(Node, Located):
+    """A device or facility (部件设施), 7.1.1.9, with online status and lifecycle (10.2.1)."""
+
+    label: ClassVar[str] = "Device"
+    indexed = ("code", "category")
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    category: DeviceCategory
+    maker: str | None = None
+    installed_on: date | None = None
+    floor: int | None = Field(default=None, ge=-10, le=200, description="negative below ground")
+    owner_unit: str | None = None
+    maintainer: str | None = None
+    online: bool = True
+    lifecycle: Literal["planned", "in_service", "maintenance", "retired"] = "in_service"
+
+
+class Grid(Node):
+    """A management grid (网格), 9.1.1; its polygon lives in PostGIS, its staff join by RESPONSIBLE_FOR."""
+
+    label: ClassVar[str] = "Grid"
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Event(Node):
+    """Something that happened: a sensor event or a report (7.1.2.5-6, 7.1.3.1)."""
+
+    label: ClassVar[str] = "Event"
+    indexed = ("kind", "occurred_at")
+    kind: str = Field(min_length=1)
+    occurred_at: datetime
+    description: str | None = None
+    disposal_status: Literal["new", "dispatched", "handling", "closed"] | None = None
+    handler: str | None = None
+
+
+class Alarm(Node):
+    """An alarm raised on an entity: graded, deduplicated, cleared (6.2.3.6)."""
+
+    label: ClassVar[str] = "Alarm"
+    indexed = ("status", "kind")
+    kind: str = Field(min_length=1)
+    severity: int = Field(ge=1, le=4, description="1 = most severe")
+    status: Literal["open", "acknowledged", "dispatched", "handling", "closed", "cleared"] = "open"
+    opened_at: datetime
+    last_seen: datetime | None = None
+    cleared_at: datetime | None = None
+    count: int = Field(default=1, ge=1)
+
+
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.label: cls
+    for cls in (
+        Region,
+        Estate,
+        Building,
+        Unit,
+        House,
+        Person,
+        Household,
+        Organisation,
+        Vehicle,
+        NonMotorVehicle,
+        DefenceMember,
+        Device,
+        Grid,
+        Event,
+        Alarm,
+    )
+}
+
+
+# --- relationships -------------------------------------------------------------------------
+
+
+class Link(Record):
+    """A relationship from `start` to `end`; subclasses set `type`. The uid defaults from both ends."""
+
+    type: ClassVar[str]
+    uid: str = ""
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _ends_have_allowed_labels(cls, value: str, info: ValidationInfo) -> str:
+        relation = RELATIONS[cls.type]
+        allowed = relation.sources if info.field_name == "start" else relation.targets
+        label = uids.label_of(value)
+        if label not in allowed:
+            raise ValueError(f"{cls.type} cannot {info.field_name} at a {label}; allowed: {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _derive_uid(self) -> Link:
+        if not self.uid:
+            # validate_assignment would re-enter this validator; set the field directly
+            self.__dict__["uid"] = uids.relation(self.type, self.start, self.end, self._uid_key())
+        return self
+
+    def _uid_key(self) -> str | None:
+        return None
+
+
+class Period(Link):
+    """A relationship that holds for a time: since (inclusive) until (exclusive, open if None)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _until_after_since(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if value and since and value < since:
+            raise ValueError(f"{value} is before since {since}")
+        return value
+
+    def _uid_key(self) -> str | None:
+        return self.since.date().isoformat() if self.since else None
+
+
+class LocatedIn(Link):
+    """Containment: region hierarchy, estate, building, unit, house, organisation."""
+
+    type: ClassVar[str] = "LOCATED_IN"
+
+
+class LivesIn(Period):
+    """A person lives (or lived) in a house: the residence history of 7.1.1.4 d."""
+
+    type: ClassVar[str] = "LIVES_IN"
+    registered: bool = Field(description="registered with the police as living here")
+    role: Literal["owner", "family", "tenant", "other"] = "family"
+
+
+class Owns(Period):
+    """A person or organisation owns a house or vehicle."""
+
+    type: ClassVar[str] = "OWNS"
+    share: float | None = Field(default=None, gt=0, le=1)
+
+
+class MemberOf(Link):
+    """A person belongs to a household."""
+
+    type: ClassVar[str] = "MEMBER_OF"
+    role: Literal["head", "spouse", "child", "parent", "grandchild", "sibling", "other"] = "other"
+
+
+class RegisteredAt(Link):
+    """A household is registered at a house (户籍地址)."""
+
+    type: ClassVar[str] = "REGISTERED_AT"
+
+
+class WorksAt(Period):
+    """A person works at an organisation."""
+
+    type: ClassVar[str] = "WORKS_AT"
+    position: str | None = None
+
+
+class LegalRepresentativeOf(Link):
+    """A person is the legal representative of an organisation."""
+
+    type: ClassVar[str] = "LEGAL_REPRESENTATIVE_OF"
+
+
+class InstalledIn(Link):
+    """A device is installed in an estate, building, unit or house."""
+
+    type: ClassVar[str] = "INSTALLED_IN"
+
+
+class Covers(Link):
+    """A device (camera, detector, access control) watches over an entrance, building or unit."""
+
+    type: ClassVar[str] = "COVERS"
+
+
+class InGrid(Link):
+    """An entity is assigned to a management grid (9.1.1)."""
+
+    type: ClassVar[str] = "IN_GRID"
+
+
+class ResponsibleFor(Link):
+    """Staff responsible for a grid: grid worker, police officer, property manager (9.1.1)."""
+
+    type: ClassVar[str] = "RESPONSIBLE_FOR"
+    role: Literal["grid_worker", "police_officer", "property_manager"]
+
+
+class ServesIn(Link):
+    """A defence-force member serves in an estate."""
+
+    type: ClassVar[str] = "SERVES_IN"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One relationship type as data: which labels it joins and its property model."""
+
+    type: str
+    model: builtins.type[Link]
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+
+    @property
+    def temporal(self) -> bool:
+        return issubclass(self.model, Period)
+
+
+_PLACES = ("Region", "Estate", "Building", "Unit", "House")
+RELATIONS: dict[str, Relation] = {
+    r.type: r
+    for r in (
+        Relation("LOCATED_IN", LocatedIn, ("Region", "Estate", "Building", "Unit", "House", "Organisation"), _PLACES),
+        Relation("LIVES_IN", LivesIn, ("Person",), ("House",)),
+        Relation("OWNS", Owns, ("Person", "Organisation"), ("House", "Vehicle", "NonMotorVehicle")),
+        Relation("MEMBER_OF", MemberOf, ("Person",), ("Household",)),
+        Relation("REGISTERED_AT", RegisteredAt, ("Household",), ("House",)),
+        Relation("WORKS_AT", WorksAt, ("Person",), ("Organisation",)),
+        Relation("LEGAL_REPRESENTATIVE_OF", LegalRepresentativeOf, ("Person",), ("Organisation",)),
+        Relation("INSTALLED_IN", InstalledIn, ("Device",), ("Estate", "Building", "Unit", "House")),
+        Relation("COVERS", Covers, ("Device",), ("Estate", "Building", "Unit", "House")),
+        Relation("IN_GRID", InGrid, ("Estate", "Building", "Device", "House", "Organisation"), ("Grid",)),
+        Relation("RESPONSIBLE_FOR", ResponsibleFor, ("Person", "DefenceMember"), ("Grid",)),
+        Relation("SERVES_IN", ServesIn, ("DefenceMember",), ("Estate",)),
+    )
+}
+RELATION_OF_MODEL = {r.model: r for r in RELATIONS.values()}

@@ -1,0 +1,311 @@
+"""GraphStore: the narrow door to the graph server (Neo4j 5 or ArcadeDB over Bolt)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j.exceptions import ConstraintError, ServiceUnavailable
+from neo4j.time import Date as CypherDate
+from neo4j.time import DateTime as CypherDateTime
+from pydantic import ValidationError as PydanticValidationError
+
+from graph import cypher
+from graph.errors import GraphUnavailable, MissingEndpoints, UnknownEntity, ValidationError
+from graph.ontology import NODE_TYPES, RELATION_OF_MODEL, Link, Node, Record
+from graph.settings import GraphSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+CONSTRAINT_RETRIES = 3  # ArcadeDB may raise ConstraintError on concurrent MERGE of one key
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A relationship as read back: its uid, type, both ends and properties."""
+
+    uid: str
+    type: str
+    start: str
+    end: str
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Subgraph:
+    """Nodes and relationships, e.g. a neighbourhood or a path (in order, for a path)."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+
+    def uids(self) -> list[str]:
+        return [n.uid for n in self.nodes]
+
+
+@dataclass(frozen=True)
+class Residence:
+    """One stay of a person in a house."""
+
+    person: str
+    name: str
+    since: datetime | None
+    until: datetime | None
+    registered: bool
+    role: str
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, (CypherDateTime, CypherDate)):
+        return value.to_native()
+    if isinstance(value, list):
+        return [_native(v) for v in value]
+    return value
+
+
+def _row(record: Record) -> dict[str, Any]:
+    """Split a model into the parameter row the upsert statements expect."""
+    temporal = record.temporal_fields()
+    data = record.model_dump(mode="json", exclude={"uid", "start", "end"})
+    row: dict[str, Any] = {
+        "uid": record.uid,
+        "props": {k: v for k, v in data.items() if k not in temporal},
+        "t": {k: data[k] for k in temporal},
+    }
+    if row["t"]["ingested_at"] is None:
+        row["t"]["ingested_at"] = datetime.now(UTC).isoformat()
+    if isinstance(record, Link):
+        row["start"], row["end"] = record.start, record.end
+    return row
+
+
+def node_from_props(labels: Sequence[str], props: dict[str, Any]) -> Node:
+    """Rebuild the typed node from its stored labels and properties."""
+    label = next(lbl for lbl in labels if lbl in NODE_TYPES)
+    model = NODE_TYPES[label]
+    known = {k: _native(v) for k, v in props.items() if k in model.model_fields}
+    return model.model_validate(known)
+
+
+def validate(model: type[R], data: dict[str, Any]) -> R:
+    """Build a model from raw data, raising our ValidationError naming the field."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError.from_pydantic(model.__name__, exc) from None
+
+
+class GraphStore:
+    """Batched writes and typed reads of the community graph, keyed by uid."""
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str,
+        batch_size: int = 5000,
+        uri: str = "bolt",
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.driver, self.database, self.batch_size = driver, database, batch_size
+        self.uri, self.progress = uri, progress
+
+    @classmethod
+    def from_settings(cls, settings: GraphSettings, database: str | None = None) -> GraphStore:
+        driver = neo4j.GraphDatabase.driver(
+            settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value())
+        )
+        return cls(driver, database or settings.neo4j_database, settings.batch_size, settings.neo4j_uri)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
+        """Run a read-only statement (routed to a reader in a Neo4j cluster)."""
+        try:
+            records, _, _ = self.driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
+            )
+            return records
+        except ServiceUnavailable as exc:
+            raise GraphUnavailable(self.uri, str(exc)) from exc
+
+    def _write(
+        self, query: str, check: Callable[[list[neo4j.Record]], None] | None = None, **params: Any
+    ) -> list[neo4j.Record]:
+        """Run one statement in a managed write transaction; `check` may raise to roll it back."""
+
+        def work(tx: neo4j.ManagedTransaction) -> list[neo4j.Record]:
+            records = list(tx.run(query, params))
+            if check:
+                check(records)
+            return records
+
+        for attempt in range(CONSTRAINT_RETRIES):
+            try:
+                with self.driver.session(database=self.database) as session:
+                    return session.execute_write(work)
+            except ConstraintError:
+                if attempt == CONSTRAINT_RETRIES - 1:
+                    raise
+                log.info("retrying after a constraint conflict", extra={"attempt": attempt + 1})
+            except ServiceUnavailable as exc:
+                raise GraphUnavailable(self.uri, str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    # --- schema and health ---------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """Return True when the server answers a real query on our database."""
+        return bool(self._read(cypher.PING)[0]["ok"] == 1)
+
+    def ensure_schema(self) -> int:
+        """Create every constraint and index that is missing; safe to call at each start."""
+        statements = cypher.schema_statements()
+        for statement in statements:
+            self._write(statement)
+        return len(statements)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def upsert(self, nodes: Iterable[Node]) -> int:
+        """Create or update nodes by uid, in batches per label; return how many were written."""
+        by_label: dict[type[Node], list[dict[str, Any]]] = defaultdict(list)
+        for node in nodes:
+            by_label[type(node)].append(_row(node))
+        written = 0
+        for model, rows in by_label.items():
+            query = cypher.upsert_nodes(model)
+            for chunk in _chunks(rows, self.batch_size):
+                written += self._write(query, rows=chunk)[0]["written"]
+                self._report(len(chunk))
+        return written
+
+    def link(self, links: Iterable[Link]) -> int:
+        """Create or update relationships by uid.
+
+        A batch naming a node that does not exist is rolled back whole and MissingEndpoints says
+        which ends are missing; batches before it stay written.
+        """
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for item in links:
+            by_type[RELATION_OF_MODEL[type(item)].type].append(_row(item))
+        written = 0
+        for rel_type, rows in by_type.items():
+            query = cypher.upsert_links(rel_type)
+            for chunk in _chunks(rows, self.batch_size):
+                written += len(self._write(query, check=_all_written(rel_type, chunk), rows=chunk))
+                self._report(len(chunk))
+        return written
+
+    def _report(self, n: int) -> None:
+        if self.progress:
+            self.progress(n)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def get(self, uid: str) -> Node:
+        """Return the node with this uid, typed by its label."""
+        found = self.get_many([uid])
+        if uid not in found:
+            raise UnknownEntity(uid)
+        return found[uid]
+
+    def get_many(self, uids: Iterable[str]) -> dict[str, Node]:
+        """Return the nodes that exist among `uids`, keyed by uid."""
+        records = self._read(cypher.NODES_BY_UID, uids=list(dict.fromkeys(uids)))
+        return {r["uid"]: node_from_props(r["labels"], r["props"]) for r in records}
+
+    def neighbourhood(
+        self,
+        uid: str,
+        hops: int = 1,
+        labels: Sequence[str] | None = None,
+        rel_types: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> Subgraph:
+        """Return the k-hop neighbourhood of `uid` as nodes and relationships.
+
+        `labels` keeps only paths whose nodes (after the first) carry one of them; `rel_types`
+        keeps only paths made of those relationship types; `limit` caps the paths considered.
+        """
+        centre = self.get(uid)
+        records = self._read(
+            cypher.neighbourhood(hops),
+            uid=uid,
+            limit=limit,
+            labels=list(labels) if labels else None,
+            rel_types=list(rel_types) if rel_types else None,
+        )
+        edges = [Edge(r["uid"], r["type"], r["start"], r["end"], _props(r["props"])) for r in records]
+        others = self.get_many(u for e in edges for u in (e.start, e.end) if u != uid)
+        return Subgraph([centre, *others.values()], edges)
+
+    def shortest_path(self, start: str, end: str, rel_types: Sequence[str] | None = None) -> Subgraph | None:
+        """Return a shortest path (up to 8 hops) between two uids, or None when there is none."""
+        for u in (start, end):
+            self.get(u)
+        records = self._read(
+            cypher.SHORTEST_PATH, start=start, end=end, rel_types=list(rel_types) if rel_types else None
+        )
+        if not records:
+            return None
+        path_uids, rels = records[0]["nodes"], records[0]["rels"]
+        nodes = self.get_many(path_uids)
+        edges = [Edge(r["uid"], r["type"], r["start"], r["end"], _props(r["props"])) for r in rels]
+        return Subgraph([nodes[u] for u in path_uids], edges)
+
+    def residence_history(self, house_uid: str) -> list[Residence]:
+        """Return everyone who lived in a house, oldest stay first (7.1.1.4 d)."""
+        records = self._read(cypher.RESIDENCE_HISTORY, uid=house_uid)
+        if not records:
+            raise UnknownEntity(house_uid)
+        return [
+            Residence(
+                r["person"], r["name"], _native(r["since"]), _native(r["until"]), bool(r["registered"]), r["role"]
+            )
+            for r in records
+            if r["person"] is not None
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of nodes per label and relationships per type."""
+        out: dict[str, int] = defaultdict(int)
+        for r in self._read(cypher.COUNT_NODES):
+            for label in r["labels"]:
+                if label in NODE_TYPES:
+                    out[label] += r["n"]
+        for r in self._read(cypher.COUNT_RELATIONSHIPS):
+            out[r["type"]] += r["n"]
+        return dict(sorted(out.items()))
+
+
+def _props(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: _native(v) for k, v in props.items()}
+
+
+def _all_written(rel_type: str, rows: list[dict[str, Any]]) -> Callable[[list[neo4j.Record]], None]:
+    def check(records: list[neo4j.Record]) -> None:
+        done = {r["uid"] for r in records}
+        missing = [f"{r['start']}>{r['end']}" for r in rows if r["uid"] not in done]
+        if missing:
+            raise MissingEndpoints(rel_type, missing)
+
+    return check

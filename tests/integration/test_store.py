@@ -1,0 +1,143 @@
+"""The graph store against a real server, on a small graph checked by hand:
+
+Estate E1 ◄─LOCATED_IN─ Building B1 ─IN_GRID─► Grid G1
+                           ▲ LOCATED_IN
+          Device D1 ─INSTALLED_IN/COVERS─► Unit B1-1
+                           ▲ LOCATED_IN (both houses)
+Person B ─LIVES_IN 2015–2018─► House 101 ◄─LIVES_IN 2019–─ Person A ─OWNS─► Vehicle 京A12345
+                               House 102 ◄─LIVES_IN (tenant, unregistered)─ Person C
+                                                   Person A ─MEMBER_OF─► Household HH1
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from graph import GraphStore, MissingEndpoints, UnknownEntity, uid
+from graph import ontology as o
+
+S = "hand-checked"
+A, B, C = uid.person("A"), uid.person("B"), uid.person("C")
+H101, H102 = uid.house("B1", 1, "101"), uid.house("B1", 1, "102")
+U1, B1, E1, G1 = uid.unit("B1", 1), uid.building("B1"), uid.estate("E1"), uid.grid("G1")
+V, HH, D1 = uid.vehicle("京A12345"), uid.household("HH1"), uid.device("D1")
+
+
+def at(year: int) -> datetime:
+    return datetime(year, 1, 1, tzinfo=UTC)
+
+
+NODES = [
+    o.Estate(uid=E1, source=S, code="E1", name="阳光小区"),
+    o.Building(uid=B1, source=S, code="B1", name="1号楼", floors_above=6),
+    o.Unit(uid=U1, source=S, building_code="B1", number=1),
+    o.House(uid=H101, source=S, building_code="B1", unit_number=1, floor=1, room="101"),
+    o.House(uid=H102, source=S, building_code="B1", unit_number=1, floor=1, room="102", rented=True),
+    o.Person(uid=A, source=S, name="甲"),
+    o.Person(uid=B, source=S, name="乙"),
+    o.Person(uid=C, source=S, name="丙"),
+    o.Vehicle(uid=V, source=S, plate="京A12345"),
+    o.Household(uid=HH, source=S, code="HH1"),
+    o.Grid(uid=G1, source=S, code="G1", name="一网格"),
+    o.Device(uid=D1, source=S, code="D1", name="单元门禁", category="access_control"),
+]
+LINKS = [
+    o.LocatedIn(start=B1, end=E1, source=S),
+    o.LocatedIn(start=U1, end=B1, source=S),
+    o.LocatedIn(start=H101, end=U1, source=S),
+    o.LocatedIn(start=H102, end=U1, source=S),
+    o.InGrid(start=B1, end=G1, source=S),
+    o.InstalledIn(start=D1, end=U1, source=S),
+    o.Covers(start=D1, end=U1, source=S),
+    o.LivesIn(start=A, end=H101, source=S, registered=True, role="owner", since=at(2019)),
+    o.LivesIn(start=B, end=H101, source=S, registered=True, role="tenant", since=at(2015), until=at(2018)),
+    o.LivesIn(start=C, end=H102, source=S, registered=False, role="tenant", since=at(2022)),
+    o.Owns(start=A, end=V, source=S),
+    o.MemberOf(start=A, end=HH, source=S, role="head"),
+]
+
+
+@pytest.fixture
+def graph(store: GraphStore) -> GraphStore:
+    store.upsert(NODES)
+    store.link(LINKS)
+    return store
+
+
+def test_one_hop_neighbourhood(graph: GraphStore) -> None:
+    sub = graph.neighbourhood(A, hops=1)
+    assert set(sub.uids()) == {A, H101, V, HH}
+    assert sub.nodes[0].uid == A
+    assert sorted(e.type for e in sub.edges) == ["LIVES_IN", "MEMBER_OF", "OWNS"]
+
+
+def test_two_hop_neighbourhood(graph: GraphStore) -> None:
+    sub = graph.neighbourhood(A, hops=2)
+    assert set(sub.uids()) == {A, H101, V, HH, B, U1}
+    assert len(sub.edges) == 5
+
+
+def test_neighbourhood_filtered_by_label_and_by_type(graph: GraphStore) -> None:
+    assert set(graph.neighbourhood(A, hops=2, labels=["House", "Person"]).uids()) == {A, H101, B}
+    assert set(graph.neighbourhood(A, hops=3, rel_types=["LIVES_IN"]).uids()) == {A, H101, B}
+    assert set(graph.neighbourhood(D1, hops=2, rel_types=["COVERS", "LOCATED_IN"]).uids()) == {D1, U1, B1, H101, H102}
+
+
+def test_shortest_paths(graph: GraphStore) -> None:
+    path = graph.shortest_path(A, C)
+    assert path is not None and path.uids() == [A, H101, U1, H102, C]
+    assert [e.type for e in path.edges] == ["LIVES_IN", "LOCATED_IN", "LOCATED_IN", "LIVES_IN"]
+    path = graph.shortest_path(A, G1)
+    assert path is not None and path.uids() == [A, H101, U1, B1, G1]
+    assert graph.shortest_path(A, C, rel_types=["LIVES_IN"]) is None
+
+
+def test_residence_history_is_ordered_with_open_and_closed_stays(graph: GraphStore) -> None:
+    history = graph.residence_history(H101)
+    assert [(r.person, r.since, r.until, r.role) for r in history] == [
+        (B, at(2015), at(2018), "tenant"),
+        (A, at(2019), None, "owner"),
+    ]
+    (tenant,) = graph.residence_history(H102)
+    assert tenant.person == C and not tenant.registered
+
+
+def test_unknown_uids_raise_unknown_entity(graph: GraphStore) -> None:
+    for call in (
+        lambda: graph.get(uid.person("nobody")),
+        lambda: graph.neighbourhood(uid.person("nobody")),
+        lambda: graph.shortest_path(A, uid.person("nobody")),
+        lambda: graph.residence_history(uid.house("B1", 1, "999")),
+    ):
+        with pytest.raises(UnknownEntity, match=r"nobody|999"):
+            call()
+
+
+def test_relationship_to_a_missing_node_rolls_back_its_batch(graph: GraphStore) -> None:
+    ghost = uid.house("B1", 1, "999")
+    batch = [o.Owns(start=A, end=H102, source=S), o.Owns(start=A, end=ghost, source=S)]
+    with pytest.raises(MissingEndpoints, match="house:B1-1-999") as caught:
+        graph.link(batch)
+    assert caught.value.uids == [f"{A}>{ghost}"]
+    assert graph.shortest_path(A, H102, rel_types=["OWNS"]) is None  # the valid row was not kept
+
+
+def test_upsert_updates_in_place_and_keeps_the_first_ingest_time(graph: GraphStore) -> None:
+    before = graph.get(A)
+    changed = NODES[5].model_copy(update={"phone": "13912345678", "source": "hotline"})
+    assert graph.upsert([changed]) == 1
+    after = graph.get(A)
+    assert after.model_dump(include={"phone", "source"}) == {"phone": "13912345678", "source": "hotline"}
+    assert after.ingested_at == before.ingested_at
+
+
+def test_loading_the_same_graph_twice_changes_nothing(graph: GraphStore) -> None:
+    counts = graph.counts()
+    snapshot = {n.uid: n.model_dump() for n in graph.get_many(n.uid for n in NODES).values()}
+    graph.upsert(NODES)
+    graph.link(LINKS)
+    assert graph.counts() == counts
+    assert {n.uid: n.model_dump() for n in graph.get_many(n.uid for n in NODES).values()} == snapshot
+    assert counts["Person"] == 3 and counts["LIVES_IN"] == 3 and counts["LOCATED_IN"] == 4
