@@ -116,7 +116,7 @@ def demo(
         "  try:  twinhood show building:E01B01\n"
         "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
         "        twinhood residents house:E01B01-1-101\n"
-        "        twinhood path building:E01B01 grid:E01G1\n"
+        "        twinhood path person:P000001 grid:E01G01\n"
         "        twinhood counts"
     )
 

@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import neo4j
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url

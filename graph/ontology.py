@@ -36,6 +36,15 @@ Phone = Annotated[str, AfterValidator(check_phone)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Sex = Literal["male", "female"]
+KeyPersonCategory = Literal[
+    "released_prisoner",
+    "community_correction",
+    "drug_user",
+    "mental_disorder",
+    "petitioner",
+    "at_risk_youth",
+    "other",
+]
 
 
 class Record(BaseModel):
@@ -182,7 +191,7 @@ class Person(Node):
         default=None, description="permanent (户籍) or floating (流动) population"
     )
     key_person: bool = False
-    key_category: str | None = None
+    key_category: KeyPersonCategory | None = None
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("id_number")

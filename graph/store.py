@@ -17,8 +17,9 @@ from neo4j.time import DateTime as CypherDateTime
 from pydantic import ValidationError as PydanticValidationError
 
 from graph import cypher
+from graph import uid as uids
 from graph.errors import GraphUnavailable, MissingEndpoints, UnknownEntity, ValidationError
-from graph.ontology import NODE_TYPES, RELATION_OF_MODEL, Link, Node, Record
+from graph.ontology import NODE_TYPES, RELATION_OF_MODEL, RELATIONS, Link, Node, Record
 from graph.settings import GraphSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,17 @@ def _row(record: Record) -> dict[str, Any]:
     if isinstance(record, Link):
         row["start"], row["end"] = record.start, record.end
     return row
+
+
+def _checked(uid: str, label: str | None = None) -> str:
+    """Reject a malformed uid (or one of another label) before it reaches the server."""
+    try:
+        found = uids.label_of(uid)
+    except ValueError as exc:
+        raise ValidationError("uid", uid, str(exc)) from None
+    if label and found != label:
+        raise ValidationError("uid", uid, f"must be a {label} uid, not a {found} uid")
+    return uid
 
 
 def node_from_props(labels: Sequence[str], props: dict[str, Any]) -> Node:
@@ -223,14 +235,15 @@ class GraphStore:
 
     def get(self, uid: str) -> Node:
         """Return the node with this uid, typed by its label."""
-        found = self.get_many([uid])
+        found = self.get_many([_checked(uid)])
         if uid not in found:
             raise UnknownEntity(uid)
         return found[uid]
 
     def get_many(self, uids: Iterable[str]) -> dict[str, Node]:
         """Return the nodes that exist among `uids`, keyed by uid."""
-        records = self._read(cypher.NODES_BY_UID, uids=list(dict.fromkeys(uids)))
+        wanted = [_checked(u) for u in dict.fromkeys(uids)]
+        records = self._read(cypher.NODES_BY_UID, uids=wanted)
         return {r["uid"]: node_from_props(r["labels"], r["props"]) for r in records}
 
     def neighbourhood(
@@ -274,7 +287,7 @@ class GraphStore:
 
     def residence_history(self, house_uid: str) -> list[Residence]:
         """Return everyone who lived in a house, oldest stay first (7.1.1.4 d)."""
-        records = self._read(cypher.RESIDENCE_HISTORY, uid=house_uid)
+        records = self._read(cypher.RESIDENCE_HISTORY, uid=_checked(house_uid, "House"))
         if not records:
             raise UnknownEntity(house_uid)
         return [
@@ -286,15 +299,15 @@ class GraphStore:
         ]
 
     def counts(self) -> dict[str, int]:
-        """Return the number of nodes per label and relationships per type."""
-        out: dict[str, int] = defaultdict(int)
+        """Return the number of nodes per label, then of relationships per type, in ontology order."""
+        out = dict.fromkeys([*NODE_TYPES, *RELATIONS], 0)
         for r in self._read(cypher.COUNT_NODES):
             for label in r["labels"]:
                 if label in NODE_TYPES:
                     out[label] += r["n"]
         for r in self._read(cypher.COUNT_RELATIONSHIPS):
-            out[r["type"]] += r["n"]
-        return dict(sorted(out.items()))
+            out[r["type"]] = out.get(r["type"], 0) + r["n"]
+        return out
 
 
 def _props(props: dict[str, Any]) -> dict[str, Any]:

@@ -48,20 +48,24 @@ def raw_load(store: GraphStore, community: Community) -> tuple[float, float]:
     for link in community.links:
         props = link.model_dump(mode="json", exclude={"uid", "start", "end"})
         links[RELATION_OF_MODEL[type(link)].type].append(
-            {"uid": link.uid, "start": link.start, "end": link.end, "props": props})
+            {"uid": link.uid, "start": link.start, "end": link.end, "props": props}
+        )
     driver, db = store.driver, store.database
 
     def run(query: str, rows: list[dict[str, Any]]) -> None:
         for i in range(0, len(rows), BATCH):
-            driver.execute_query(query, {"rows": rows[i:i + BATCH]}, database_=db)
+            driver.execute_query(query, {"rows": rows[i : i + BATCH]}, database_=db)
 
     started = time.perf_counter()
     for label, rows in nodes.items():
         run(f"UNWIND $rows AS row MERGE (n:Entity:{label} {{uid: row.uid}}) SET n += row.props", rows)
     middle = time.perf_counter()
     for rel_type, rows in links.items():
-        run("UNWIND $rows AS row MATCH (a:Entity {uid: row.start}) MATCH (b:Entity {uid: row.end}) "
-            f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r += row.props", rows)
+        run(
+            "UNWIND $rows AS row MATCH (a:Entity {uid: row.start}) MATCH (b:Entity {uid: row.end}) "
+            f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r += row.props",
+            rows,
+        )
     return middle - started, time.perf_counter() - middle
 
 
@@ -99,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     community = generate(args.residents, args.seed)
     n_nodes, n_links = len(community.nodes), len(community.links)
-    print(f"community: {args.residents:,} residents → {n_nodes:,} nodes, {n_links:,} relationships "
-          f"(generated in {time.perf_counter() - started:.1f} s); server {settings.neo4j_uri}")
+    print(
+        f"community: {args.residents:,} residents → {n_nodes:,} nodes, {n_links:,} relationships "
+        f"(generated in {time.perf_counter() - started:.1f} s); server {settings.neo4j_uri}"
+    )
 
     with scratch_database(settings) as warm:  # warm the server's JIT and caches on a small load
         our_load(warm, generate(300, args.seed + 1))
@@ -121,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         uids = rng.sample(pool, min(args.queries, len(pool)))
         raw_query = "MATCH (n:Entity {uid: $uid})-[*1..2]-(m:Entity) RETURN DISTINCT m.uid AS uid"
         latencies(lambda u: store.neighbourhood(u, hops=2), uids[:30])  # warm-up
-        raw = latencies(lambda u: store.driver.execute_query(raw_query, {"uid": u}, database_=store.database),
-                        uids)
+        raw = latencies(lambda u: store.driver.execute_query(raw_query, {"uid": u}, database_=store.database), uids)
         ours = latencies(lambda u: store.neighbourhood(u, hops=2), uids)
 
     rows = [

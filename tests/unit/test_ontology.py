@@ -25,7 +25,7 @@ def person(**overrides: Any) -> dict[str, Any]:
         ({"name": ""}, "Person.name", "at least 1 character"),
         ({"uid": "house:P1"}, "Person.uid", "is not a Person uid"),
         ({"uid": "P1"}, "Person.uid", "must look like 'prefix:key'"),
-        ({"key_category": "drugs"}, "Person.key_category", "key_person is false"),
+        ({"key_category": "drug_user"}, "Person.key_category", "key_person is false"),
         ({"colour": "red"}, "Person.colour", "Extra inputs are not permitted"),
     ],
 )
