@@ -1,20 +1,29 @@
 """Every Cypher statement twinhood runs, as module constants or built from the ontology.
 
 Statements built here take identifiers (labels, relationship types, property names) only from
-:mod:`graph.ontology`, never from input; every value travels as a parameter. The shapes are the
-ones checked to run on both Neo4j 5 and ArcadeDB (see GRAPH-SERVER.md): temporal values travel as
-ISO-8601 strings and become Cypher dates and datetimes in the statement.
+:mod:`graph.ontology`, never from input; every value travels as a parameter. A node is found by
+its label and uid, and the label comes from the uid's prefix (:func:`graph.uid.label_of`), so
+every look-up uses that label's unique index: ArcadeDB writes multi-label nodes ~100x slower, so
+there is no catch-all second label. The shapes run on both Neo4j 5 and ArcadeDB (see
+GRAPH-SERVER.md): temporal values travel as ISO-8601 strings and become Cypher dates and
+datetimes in the statement.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Final
 
 from graph.ontology import NODE_TYPES, RELATIONS, Link, Node
 
-ENTITY: Final = "Entity"  # a second label on every node, so one index finds any uid
 MAX_HOPS: Final = 3
 MAX_PATH_HOPS: Final = 8
+
+
+def _label(label: str) -> str:
+    if label not in NODE_TYPES:
+        raise ValueError(f"unknown node label {label!r}")
+    return label
 
 
 def _temporal_sets(var: str, model: type[Node] | type[Link]) -> str:
@@ -25,7 +34,7 @@ def _temporal_sets(var: str, model: type[Node] | type[Link]) -> str:
 
 def schema_statements() -> list[str]:
     """Constraints and indexes, all idempotent: uid unique per label, lookups, relationship uids."""
-    out = [f"CREATE CONSTRAINT entity_uid IF NOT EXISTS FOR (n:{ENTITY}) REQUIRE n.uid IS UNIQUE"]
+    out = []
     for label, model in NODE_TYPES.items():
         out.append(f"CREATE CONSTRAINT {label.lower()}_uid IF NOT EXISTS FOR (n:{label}) REQUIRE n.uid IS UNIQUE")
         out += [
@@ -35,59 +44,76 @@ def schema_statements() -> list[str]:
     return out
 
 
+@cache
 def upsert_nodes(model: type[Node]) -> str:
     """MERGE a batch of `model` nodes on uid; `ingested_at` is kept from the first write."""
     return (
         f"UNWIND $rows AS row "
-        f"MERGE (n:{ENTITY}:{model.label} {{uid: row.uid}}) "
+        f"MERGE (n:{model.label} {{uid: row.uid}}) "
         f"ON CREATE SET n.ingested_at = datetime(row.t.ingested_at) "
         f"SET n += row.props{_temporal_sets('n', model)} "
         f"RETURN count(n) AS written"
     )
 
 
-def upsert_links(rel_type: str) -> str:
-    """MERGE a batch of relationships between existing nodes; returns the uids written."""
+@cache
+def upsert_links(rel_type: str, start: str, end: str) -> str:
+    """MERGE a batch of `rel_type` relationships from `start`-labelled to `end`-labelled nodes."""
     model = RELATIONS[rel_type].model
     return (
         f"UNWIND $rows AS row "
-        f"MATCH (a:{ENTITY} {{uid: row.start}}) "
-        f"MATCH (b:{ENTITY} {{uid: row.end}}) "
+        f"MATCH (a:{_label(start)} {{uid: row.start}}) "
+        f"MATCH (b:{_label(end)} {{uid: row.end}}) "
         f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) "
         f"ON CREATE SET r.ingested_at = datetime(row.t.ingested_at) "
         f"SET r += row.props{_temporal_sets('r', model)} "
-        f"RETURN row.uid AS uid"
+        f"RETURN count(r) AS written"
     )
 
 
-def neighbourhood(hops: int) -> str:
-    """Distinct relationships on paths of 1..`hops` from a uid, filtered by types and labels."""
+@cache
+def nodes_by_uid(label: str) -> str:
+    """Nodes of one label among a list of uids."""
+    return (
+        f"MATCH (n:{_label(label)}) WHERE n.uid IN $uids "
+        "RETURN n.uid AS uid, labels(n) AS labels, properties(n) AS props"
+    )
+
+
+_EDGE = (
+    "{uid: r.uid, type: type(r), props: properties(r), "
+    "start: {uid: startNode(r).uid, labels: labels(startNode(r)), props: properties(startNode(r))}, "
+    "end: {uid: endNode(r).uid, labels: labels(endNode(r)), props: properties(endNode(r))}}"
+)
+
+
+@cache
+def neighbourhood(label: str, hops: int) -> str:
+    """Distinct relationships, with both end nodes, on paths of 1..`hops` from a uid."""
     if not 1 <= hops <= MAX_HOPS:
         raise ValueError(f"hops must be between 1 and {MAX_HOPS}")
     return (
-        f"MATCH p = (n:{ENTITY} {{uid: $uid}})-[*1..{hops}]-(m:{ENTITY}) "
+        f"MATCH p = (n:{_label(label)} {{uid: $uid}})-[*1..{hops}]-() "
         "WHERE ($rel_types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $rel_types)) "
         "AND ($labels IS NULL OR all(x IN nodes(p)[1..] WHERE any(l IN labels(x) WHERE l IN $labels))) "
         "WITH p LIMIT $limit "
         "UNWIND relationships(p) AS r "
         "WITH DISTINCT r "
-        "RETURN r.uid AS uid, type(r) AS type, startNode(r).uid AS start, endNode(r).uid AS end, "
-        "properties(r) AS props"
+        f"RETURN {_EDGE} AS edge"
     )
 
 
-NODES_BY_UID: Final = (
-    f"MATCH (n:{ENTITY}) WHERE n.uid IN $uids RETURN n.uid AS uid, labels(n) AS labels, properties(n) AS props"
-)
+@cache
+def shortest_path(start: str, end: str) -> str:
+    """A shortest path of at most MAX_PATH_HOPS between two nodes, optionally by relationship types."""
+    return (
+        f"MATCH (a:{_label(start)} {{uid: $start}}) MATCH (b:{_label(end)} {{uid: $end}}) "
+        f"MATCH p = shortestPath((a)-[*..{MAX_PATH_HOPS}]-(b)) "
+        "WHERE $rel_types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $rel_types) "
+        "RETURN [x IN nodes(p) | x.uid] AS path, "
+        f"[r IN relationships(p) | {_EDGE}] AS edges"
+    )
 
-SHORTEST_PATH: Final = (
-    f"MATCH (a:{ENTITY} {{uid: $start}}) MATCH (b:{ENTITY} {{uid: $end}}) "
-    f"MATCH p = shortestPath((a)-[*..{MAX_PATH_HOPS}]-(b)) "
-    "WHERE $rel_types IS NULL OR all(r IN relationships(p) WHERE type(r) IN $rel_types) "
-    "RETURN [x IN nodes(p) | x.uid] AS nodes, "
-    "[r IN relationships(p) | {uid: r.uid, type: type(r), start: startNode(r).uid, "
-    "end: endNode(r).uid, props: properties(r)}] AS rels"
-)
 
 RESIDENCE_HISTORY: Final = (
     "MATCH (h:House {uid: $uid}) "
@@ -97,6 +123,6 @@ RESIDENCE_HISTORY: Final = (
     "ORDER BY since"
 )
 
-COUNT_NODES: Final = f"MATCH (n:{ENTITY}) RETURN labels(n) AS labels, count(*) AS n"
+COUNT_NODES: Final = "MATCH (n) RETURN labels(n) AS labels, count(*) AS n"
 COUNT_RELATIONSHIPS: Final = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n"
 PING: Final = "RETURN 1 AS ok"

@@ -92,15 +92,15 @@ def _row(record: Record) -> dict[str, Any]:
     return row
 
 
-def _checked(uid: str, label: str | None = None) -> str:
-    """Reject a malformed uid (or one of another label) before it reaches the server."""
+def _label_of(uid: str, expected: str | None = None) -> str:
+    """Return the label of a uid, rejecting a malformed one (or one of another label) up front."""
     try:
-        found = uids.label_of(uid)
+        label = uids.label_of(uid)
     except ValueError as exc:
         raise ValidationError("uid", uid, str(exc)) from None
-    if label and found != label:
-        raise ValidationError("uid", uid, f"must be a {label} uid, not a {found} uid")
-    return uid
+    if expected and label != expected:
+        raise ValidationError("uid", uid, f"must be a {expected} uid, not a {label} uid")
+    return label
 
 
 def node_from_props(labels: Sequence[str], props: dict[str, Any]) -> Node:
@@ -160,14 +160,17 @@ class GraphStore:
             raise GraphUnavailable(self.uri, str(exc)) from exc
 
     def _write(
-        self, query: str, check: Callable[[list[neo4j.Record]], None] | None = None, **params: Any
+        self,
+        query: str,
+        check: Callable[[neo4j.ManagedTransaction, list[neo4j.Record]], None] | None = None,
+        **params: Any,
     ) -> list[neo4j.Record]:
         """Run one statement in a managed write transaction; `check` may raise to roll it back."""
 
         def work(tx: neo4j.ManagedTransaction) -> list[neo4j.Record]:
             records = list(tx.run(query, params))
             if check:
-                check(records)
+                check(tx, records)
             return records
 
         for attempt in range(CONSTRAINT_RETRIES):
@@ -216,14 +219,15 @@ class GraphStore:
         A batch naming a node that does not exist is rolled back whole and MissingEndpoints says
         which ends are missing; batches before it stay written.
         """
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
         for item in links:
-            by_type[RELATION_OF_MODEL[type(item)].type].append(_row(item))
+            key = (RELATION_OF_MODEL[type(item)].type, uids.label_of(item.start), uids.label_of(item.end))
+            groups[key].append(_row(item))
         written = 0
-        for rel_type, rows in by_type.items():
-            query = cypher.upsert_links(rel_type)
+        for (rel_type, start, end), rows in groups.items():
+            query = cypher.upsert_links(rel_type, start, end)
             for chunk in _chunks(rows, self.batch_size):
-                written += len(self._write(query, check=_all_written(rel_type, chunk), rows=chunk))
+                written += self._write(query, check=_all_written(rel_type, chunk), rows=chunk)[0]["written"]
                 self._report(len(chunk))
         return written
 
@@ -235,16 +239,21 @@ class GraphStore:
 
     def get(self, uid: str) -> Node:
         """Return the node with this uid, typed by its label."""
-        found = self.get_many([_checked(uid)])
+        found = self.get_many([uid])
         if uid not in found:
             raise UnknownEntity(uid)
         return found[uid]
 
     def get_many(self, uids: Iterable[str]) -> dict[str, Node]:
-        """Return the nodes that exist among `uids`, keyed by uid."""
-        wanted = [_checked(u) for u in dict.fromkeys(uids)]
-        records = self._read(cypher.NODES_BY_UID, uids=wanted)
-        return {r["uid"]: node_from_props(r["labels"], r["props"]) for r in records}
+        """Return the nodes that exist among `uids`, keyed by uid (one query per label)."""
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for u in dict.fromkeys(uids):
+            by_label[_label_of(u)].append(u)
+        return {
+            r["uid"]: node_from_props(r["labels"], r["props"])
+            for label, wanted in by_label.items()
+            for r in self._read(cypher.nodes_by_uid(label), uids=wanted)
+        }
 
     def neighbourhood(
         self,
@@ -254,40 +263,41 @@ class GraphStore:
         rel_types: Sequence[str] | None = None,
         limit: int = 1000,
     ) -> Subgraph:
-        """Return the k-hop neighbourhood of `uid` as nodes and relationships.
+        """Return the k-hop neighbourhood of `uid` as nodes and relationships, in one round trip.
 
         `labels` keeps only paths whose nodes (after the first) carry one of them; `rel_types`
         keeps only paths made of those relationship types; `limit` caps the paths considered.
         """
-        centre = self.get(uid)
         records = self._read(
-            cypher.neighbourhood(hops),
+            cypher.neighbourhood(_label_of(uid), hops),
             uid=uid,
             limit=limit,
             labels=list(labels) if labels else None,
             rel_types=list(rel_types) if rel_types else None,
         )
-        edges = [Edge(r["uid"], r["type"], r["start"], r["end"], _props(r["props"])) for r in records]
-        others = self.get_many(u for e in edges for u in (e.start, e.end) if u != uid)
-        return Subgraph([centre, *others.values()], edges)
+        if not records:
+            return Subgraph([self.get(uid)], [])
+        nodes, edges = _unpack([r["edge"] for r in records])
+        centre = nodes.pop(uid)
+        return Subgraph([centre, *nodes.values()], edges)
 
     def shortest_path(self, start: str, end: str, rel_types: Sequence[str] | None = None) -> Subgraph | None:
         """Return a shortest path (up to 8 hops) between two uids, or None when there is none."""
-        for u in (start, end):
-            self.get(u)
-        records = self._read(
-            cypher.SHORTEST_PATH, start=start, end=end, rel_types=list(rel_types) if rel_types else None
-        )
+        query = cypher.shortest_path(_label_of(start), _label_of(end))
+        records = self._read(query, start=start, end=end, rel_types=list(rel_types) if rel_types else None)
         if not records:
+            found = self.get_many([start, end])
+            for u in (start, end):
+                if u not in found:
+                    raise UnknownEntity(u)
             return None
-        path_uids, rels = records[0]["nodes"], records[0]["rels"]
-        nodes = self.get_many(path_uids)
-        edges = [Edge(r["uid"], r["type"], r["start"], r["end"], _props(r["props"])) for r in rels]
-        return Subgraph([nodes[u] for u in path_uids], edges)
+        nodes, edges = _unpack(records[0]["edges"])
+        return Subgraph([nodes[u] for u in records[0]["path"]], edges)
 
     def residence_history(self, house_uid: str) -> list[Residence]:
         """Return everyone who lived in a house, oldest stay first (7.1.1.4 d)."""
-        records = self._read(cypher.RESIDENCE_HISTORY, uid=_checked(house_uid, "House"))
+        _label_of(house_uid, expected="House")
+        records = self._read(cypher.RESIDENCE_HISTORY, uid=house_uid)
         if not records:
             raise UnknownEntity(house_uid)
         return [
@@ -314,11 +324,32 @@ def _props(props: dict[str, Any]) -> dict[str, Any]:
     return {k: _native(v) for k, v in props.items()}
 
 
-def _all_written(rel_type: str, rows: list[dict[str, Any]]) -> Callable[[list[neo4j.Record]], None]:
-    def check(records: list[neo4j.Record]) -> None:
-        done = {r["uid"] for r in records}
-        missing = [f"{r['start']}>{r['end']}" for r in rows if r["uid"] not in done]
-        if missing:
-            raise MissingEndpoints(rel_type, missing)
+def _unpack(raw_edges: list[dict[str, Any]]) -> tuple[dict[str, Node], list[Edge]]:
+    """Split edge maps (with their end nodes inlined) into distinct nodes and edges."""
+    nodes: dict[str, Node] = {}
+    edges = []
+    for e in raw_edges:
+        for end in (e["start"], e["end"]):
+            if end["uid"] not in nodes:
+                nodes[end["uid"]] = node_from_props(end["labels"], end["props"])
+        edges.append(Edge(e["uid"], e["type"], e["start"]["uid"], e["end"]["uid"], _props(e["props"])))
+    return nodes, edges
+
+
+def _all_written(
+    rel_type: str, rows: list[dict[str, Any]]
+) -> Callable[[neo4j.ManagedTransaction, list[neo4j.Record]], None]:
+    """Roll the batch back, naming the missing ends, when fewer relationships were written than asked."""
+
+    def check(tx: neo4j.ManagedTransaction, records: list[neo4j.Record]) -> None:
+        if records[0]["written"] == len(rows):
+            return
+        ends: dict[str, list[str]] = defaultdict(list)
+        for u in {u for r in rows for u in (r["start"], r["end"])}:
+            ends[uids.label_of(u)].append(u)
+        present = {rec["uid"] for label, us in ends.items() for rec in tx.run(cypher.nodes_by_uid(label), uids=us)}
+        raise MissingEndpoints(
+            rel_type, [f"{r['start']}>{r['end']}" for r in rows if not {r["start"], r["end"]} <= present]
+        )
 
     return check

@@ -19,7 +19,7 @@ def test_schema_is_created_idempotently(store: GraphStore) -> None:
     n = len(cypher.schema_statements())
     assert store.ensure_schema() == n
     names = {r["name"] for r in store._read("SHOW CONSTRAINTS")}
-    assert {f"{label.lower()}_uid" for label in NODE_TYPES} | {"entity_uid"} <= names
+    assert {f"{label.lower()}_uid" for label in NODE_TYPES} <= names
 
 
 @pytest.mark.parametrize("label", NODE_TYPES)
@@ -42,8 +42,6 @@ def test_relationship_upsert_shape_runs(store: GraphStore, rel_type: str) -> Non
 
 def test_uid_uniqueness_is_enforced_by_the_server(store: GraphStore) -> None:
     store.upsert([NODES["Person"]])
-    with pytest.raises(ConstraintError):
-        store._write("CREATE (n:Entity:Person {uid: $uid})", uid=NODES["Person"].uid)
     with pytest.raises(ConstraintError):
         store._write("CREATE (n:Person {uid: $uid})", uid=NODES["Person"].uid)
 

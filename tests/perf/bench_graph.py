@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from graph import GraphSettings, GraphStore
+from graph import GraphSettings, GraphStore, uid
 from graph.admin import create_database, drop_database
 from graph.generator import Community, generate
 from graph.ontology import RELATION_OF_MODEL
@@ -58,11 +58,11 @@ def raw_load(store: GraphStore, community: Community) -> tuple[float, float]:
 
     started = time.perf_counter()
     for label, rows in nodes.items():
-        run(f"UNWIND $rows AS row MERGE (n:Entity:{label} {{uid: row.uid}}) SET n += row.props", rows)
+        run(f"UNWIND $rows AS row MERGE (n:{label} {{uid: row.uid}}) SET n += row.props", rows)
     middle = time.perf_counter()
-    for rel_type, rows in links.items():
+    for (rel_type, start, end), rows in links.items():
         run(
-            "UNWIND $rows AS row MATCH (a:Entity {uid: row.start}) MATCH (b:Entity {uid: row.end}) "
+            f"UNWIND $rows AS row MATCH (a:{start} {{uid: row.start}}) MATCH (b:{end} {{uid: row.end}}) "
             f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r += row.props",
             rows,
         )
@@ -76,6 +76,10 @@ def our_load(store: GraphStore, community: Community) -> tuple[float, float]:
     middle = time.perf_counter()
     store.link(community.links)
     return middle - started, time.perf_counter() - middle
+
+
+def raw_2hop(node_uid: str) -> str:
+    return f"MATCH (n:{uid.label_of(node_uid)} {{uid: $uid}})-[*1..2]-(m) RETURN DISTINCT m.uid AS uid"
 
 
 def latencies(call: Callable[[str], Any], uids: list[str]) -> list[float]:
@@ -125,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(args.seed)
         pool = [n.uid for n in community.nodes if n.label in ("Person", "House", "Vehicle")]
         uids = rng.sample(pool, min(args.queries, len(pool)))
-        raw_query = "MATCH (n:Entity {uid: $uid})-[*1..2]-(m:Entity) RETURN DISTINCT m.uid AS uid"
         latencies(lambda u: store.neighbourhood(u, hops=2), uids[:30])  # warm-up
-        raw = latencies(lambda u: store.driver.execute_query(raw_query, {"uid": u}, database_=store.database), uids)
+        raw = latencies(lambda u: store.driver.execute_query(raw_2hop(u), {"uid": u}, database_=store.database), uids)
         ours = latencies(lambda u: store.neighbourhood(u, hops=2), uids)
 
     rows = [

@@ -114,7 +114,7 @@ def test_temporal_properties_travel_as_iso_strings_and_are_converted_in_cypher()
     row = _row(LINKS["LIVES_IN"])
     assert row["t"]["since"] == "2024-05-01T09:30:00Z"
     assert "since" not in row["props"] and "start" not in row["props"]
-    assert "r.since = datetime(row.t.since)" in upsert_links("LIVES_IN")
+    assert "r.since = datetime(row.t.since)" in upsert_links("LIVES_IN", "Person", "House")
     assert "n.birth_date = date(row.t.birth_date)" in upsert_nodes(Person)
 
 
