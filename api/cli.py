@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -133,10 +134,7 @@ def _json(data: Any) -> None:
 
 
 def _subgraph(sub: Subgraph) -> dict[str, Any]:
-    return {
-        "nodes": [{"label": n.label, **n.model_dump(mode="json")} for n in sub.nodes],
-        "edges": [{"type": e.type, "start": e.start, "end": e.end, "uid": e.uid} for e in sub.edges],
-    }
+    return {"nodes": [asdict(n) for n in sub.nodes], "edges": [asdict(e) for e in sub.edges]}
 
 
 @app.command()

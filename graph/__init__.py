@@ -47,7 +47,7 @@ from graph.ontology import (
     WorksAt,
 )
 from graph.settings import GraphSettings
-from graph.store import Edge, GraphStore, Residence, Subgraph, validate
+from graph.store import Edge, GraphStore, NodeRef, Residence, Subgraph, validate
 
 __all__ = [
     "NODE_TYPES",
@@ -75,6 +75,7 @@ __all__ = [
     "MemberOf",
     "MissingEndpoints",
     "Node",
+    "NodeRef",
     "NonMotorVehicle",
     "Organisation",
     "Owns",

@@ -82,6 +82,7 @@ class Node(Record):
 
     label: ClassVar[str]
     indexed: ClassVar[tuple[str, ...]] = ()
+    caption: ClassVar[str] = "name"  # the property a graph view shows on the node
 
     @field_validator("uid")
     @classmethod
@@ -150,6 +151,7 @@ class Unit(Node):
     """A stairwell unit (单元) of a building."""
 
     label: ClassVar[str] = "Unit"
+    caption = "number"
     building_code: str
     number: int = Field(ge=1)
     name: str | None = None
@@ -159,6 +161,7 @@ class House(Node, Located, StandardAddress):
     """A dwelling (房屋), 7.1.1.4: where it is, and whether it is rented (8.2.1.1.3 g)."""
 
     label: ClassVar[str] = "House"
+    caption = "room"
     indexed = ("building_code",)
     building_code: str
     unit_number: int = Field(ge=1)
@@ -219,6 +222,7 @@ class Household(Node):
     """A registered household (户); members join it with MEMBER_OF."""
 
     label: ClassVar[str] = "Household"
+    caption = "code"
     code: str = Field(min_length=1)
     registered_address: str | None = None
 
@@ -252,6 +256,7 @@ class Vehicle(Node):
     """A motor vehicle (机动车), 7.1.1.6."""
 
     label: ClassVar[str] = "Vehicle"
+    caption = "plate"
     indexed = ("plate",)
     plate: Plate
     plate_colour: Literal["blue", "yellow", "green", "yellow_green", "white", "black"] = "blue"
@@ -272,6 +277,7 @@ class NonMotorVehicle(Node):
     """A non-motor vehicle or e-bike (非机动车), 7.1.1.7."""
 
     label: ClassVar[str] = "NonMotorVehicle"
+    caption = "plate"
     plate: str | None = Field(default=None, pattern=r"^[\w·-]{1,16}$")
     kind: Literal["e_bike", "bicycle", "tricycle", "other"] = "e_bike"
     brand: str | None = None
@@ -346,6 +352,7 @@ class Event(Node):
     """Something that happened: a sensor event or a report (7.1.2.5-6, 7.1.3.1)."""
 
     label: ClassVar[str] = "Event"
+    caption = "kind"
     indexed = ("kind", "occurred_at")
     kind: str = Field(min_length=1)
     occurred_at: datetime
@@ -358,6 +365,7 @@ class Alarm(Node):
     """An alarm raised on an entity: graded, deduplicated, cleared (6.2.3.6)."""
 
     label: ClassVar[str] = "Alarm"
+    caption = "kind"
     indexed = ("status", "kind")
     kind: str = Field(min_length=1)
     severity: int = Field(ge=1, le=4, description="1 = most severe")
@@ -551,3 +559,4 @@ RELATIONS: dict[str, Relation] = {
     )
 }
 RELATION_OF_MODEL = {r.model: r for r in RELATIONS.values()}
+CAPTIONS: tuple[str, ...] = tuple(dict.fromkeys(m.caption for m in NODE_TYPES.values()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -29,21 +29,35 @@ CONSTRAINT_RETRIES = 3  # ArcadeDB may raise ConstraintError on concurrent MERGE
 
 
 @dataclass(frozen=True)
+class NodeRef:
+    """A node as a graph view shows it: uid, label and caption; `GraphStore.get` has the rest."""
+
+    uid: str
+    label: str
+    caption: str
+
+    @classmethod
+    def of(cls, node: Node) -> NodeRef:
+        return cls(node.uid, node.label, str(getattr(node, node.caption, None) or node.uid))
+
+
+@dataclass(frozen=True)
 class Edge:
-    """A relationship as read back: its uid, type, both ends and properties."""
+    """A relationship as a graph view shows it: uid, type, both ends and, if it has one, its period."""
 
     uid: str
     type: str
     start: str
     end: str
-    props: dict[str, Any] = field(default_factory=dict)
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass
 class Subgraph:
     """Nodes and relationships, e.g. a neighbourhood or a path (in order, for a path)."""
 
-    nodes: list[Node]
+    nodes: list[NodeRef]
     edges: list[Edge]
 
     def uids(self) -> list[str]:
@@ -275,14 +289,14 @@ class GraphStore:
             labels=list(labels) if labels else None,
             rel_types=list(rel_types) if rel_types else None,
         )
-        if not records:
-            return Subgraph([self.get(uid)], [])
-        nodes, edges = _unpack([r["edge"] for r in records])
-        centre = nodes.pop(uid)
+        nodes, edges = _unpack(records[0]["edges"])
+        centre = nodes.pop(uid, None) or NodeRef.of(self.get(uid))
         return Subgraph([centre, *nodes.values()], edges)
 
     def shortest_path(self, start: str, end: str, rel_types: Sequence[str] | None = None) -> Subgraph | None:
         """Return a shortest path (up to 8 hops) between two uids, or None when there is none."""
+        if start == end:
+            return Subgraph([NodeRef.of(self.get(start))], [])
         query = cypher.shortest_path(_label_of(start), _label_of(end))
         records = self._read(query, start=start, end=end, rel_types=list(rel_types) if rel_types else None)
         if not records:
@@ -320,19 +334,21 @@ class GraphStore:
         return out
 
 
-def _props(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: _native(v) for k, v in props.items()}
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
-def _unpack(raw_edges: list[dict[str, Any]]) -> tuple[dict[str, Node], list[Edge]]:
+def _unpack(raw_edges: list[dict[str, Any]]) -> tuple[dict[str, NodeRef], list[Edge]]:
     """Split edge maps (with their end nodes inlined) into distinct nodes and edges."""
-    nodes: dict[str, Node] = {}
+    nodes: dict[str, NodeRef] = {}
     edges = []
     for e in raw_edges:
         for end in (e["start"], e["end"]):
-            if end["uid"] not in nodes:
-                nodes[end["uid"]] = node_from_props(end["labels"], end["props"])
-        edges.append(Edge(e["uid"], e["type"], e["start"]["uid"], e["end"]["uid"], _props(e["props"])))
+            label = next(lbl for lbl in end["labels"] if lbl in NODE_TYPES)
+            nodes.setdefault(end["uid"], NodeRef(end["uid"], label, end["caption"] or end["uid"]))
+        edges.append(
+            Edge(e["uid"], e["type"], e["start"]["uid"], e["end"]["uid"], _time(e["since"]), _time(e["until"]))
+        )
     return nodes, edges
 
 

@@ -79,6 +79,14 @@ def test_two_hop_neighbourhood(graph: GraphStore) -> None:
     assert len(sub.edges) == 5
 
 
+def test_views_carry_captions_labels_and_periods(graph: GraphStore) -> None:
+    sub = graph.neighbourhood(H101, hops=1)
+    refs = {n.uid: (n.label, n.caption) for n in sub.nodes}
+    assert refs == {H101: ("House", "101"), U1: ("Unit", "1"), A: ("Person", "甲"), B: ("Person", "乙")}
+    stays = {e.start: (e.since, e.until) for e in sub.edges if e.type == "LIVES_IN"}
+    assert stays == {A: (at(2019), None), B: (at(2015), at(2018))}
+
+
 def test_neighbourhood_filtered_by_label_and_by_type(graph: GraphStore) -> None:
     assert set(graph.neighbourhood(A, hops=2, labels=["House", "Person"]).uids()) == {A, H101, B}
     assert set(graph.neighbourhood(A, hops=3, rel_types=["LIVES_IN"]).uids()) == {A, H101, B}

@@ -44,12 +44,11 @@ def raw_load(store: GraphStore, community: Community) -> tuple[float, float]:
     nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for n in community.nodes:
         nodes[n.label].append({"uid": n.uid, "props": n.model_dump(mode="json", exclude={"uid"})})
-    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    links: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for link in community.links:
         props = link.model_dump(mode="json", exclude={"uid", "start", "end"})
-        links[RELATION_OF_MODEL[type(link)].type].append(
-            {"uid": link.uid, "start": link.start, "end": link.end, "props": props}
-        )
+        key = (RELATION_OF_MODEL[type(link)].type, uid.label_of(link.start), uid.label_of(link.end))
+        links[key].append({"uid": link.uid, "start": link.start, "end": link.end, "props": props})
     driver, db = store.driver, store.database
 
     def run(query: str, rows: list[dict[str, Any]]) -> None:
