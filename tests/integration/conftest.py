@@ -12,11 +12,14 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
 from api.stack import libpq_url
 from graph import GraphSettings, GraphStore
 from graph.admin import create_database, drop_database
 from ingest import IngestSettings
-from spatial import SpatialSettings
+from spatial import SpatialSettings, migrate
 
 
 @pytest.fixture(scope="session")
@@ -45,23 +48,36 @@ def store(graph_settings: GraphSettings, graph_database: str) -> Iterator[GraphS
         yield s
 
 
+def _admin(sql: str) -> None:
+    with psycopg.connect(libpq_url(SpatialSettings().database_url), autocommit=True) as conn:
+        conn.execute(sql)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostGIS database of this test session's own, dropped at the end."""
-    admin = libpq_url(SpatialSettings().database_url)
-    name = f"test_{uuid.uuid4().hex[:12]}"
+def postgis_template() -> Iterator[str]:
+    """A migrated PostGIS database of this session's own, used as the template for each test's."""
+    name = f"test_tmpl_{uuid.uuid4().hex[:10]}"
     try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+        _admin(f"CREATE DATABASE {name}")
     except psycopg.Error as exc:
         pytest.fail(f"PostgreSQL at {SpatialSettings().database_url} is not usable ({exc}); run `twinhood up`")
-    url = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        for ext in ("postgis", "pg_trgm"):
-            conn.execute(f"CREATE EXTENSION {ext}")
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    url = make_url(SpatialSettings().database_url).set(database=name)
+    engine = create_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield name
+    _admin(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def spatial_engine(postgis_template: str) -> Iterator[Engine]:
+    """An engine on a fresh, migrated PostGIS database for this test alone."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    _admin(f"CREATE DATABASE {name} TEMPLATE {postgis_template}")
+    engine = create_engine(make_url(SpatialSettings().database_url).set(database=name))
+    yield engine
+    engine.dispose()
+    _admin(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
