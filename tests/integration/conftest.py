@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
