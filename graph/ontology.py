@@ -120,6 +120,12 @@ class Estate(Node, Located):
     address: str | None = None
 
 
+class IfcAnchored(BaseModel):
+    """The IFC element a node was imported from, if any (its GlobalId)."""
+
+    ifc_guid: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_$]{22}$", description="IFC GlobalId")
+
+
 class StandardAddress(BaseModel):
     """The standard-address fields the specification asks of buildings and houses (7.1.1.3-4)."""
 
@@ -129,7 +135,7 @@ class StandardAddress(BaseModel):
     community: str | None = None
 
 
-class Building(Node, Located, StandardAddress):
+class Building(Node, Located, StandardAddress, IfcAnchored):
     """A building (楼栋), 7.1.1.3."""
 
     label: ClassVar[str] = "Building"
@@ -147,7 +153,17 @@ class Building(Node, Located, StandardAddress):
     floor_area_m2: float | None = Field(default=None, gt=0)
 
 
-class Unit(Node):
+class Storey(Node, IfcAnchored):
+    """A storey of a building (from IFC): its floor number and elevation order houses and devices."""
+
+    label: ClassVar[str] = "Storey"
+    building_code: str
+    number: int = Field(ge=-10, le=200, description="floor number: 1 is the ground floor, negative below ground")
+    name: str | None = None
+    elevation_m: float | None = None
+
+
+class Unit(Node, IfcAnchored):
     """A stairwell unit (单元) of a building."""
 
     label: ClassVar[str] = "Unit"
@@ -157,7 +173,7 @@ class Unit(Node):
     name: str | None = None
 
 
-class House(Node, Located, StandardAddress):
+class House(Node, Located, StandardAddress, IfcAnchored):
     """A dwelling (房屋), 7.1.1.4: where it is, and whether it is rented (8.2.1.1.3 g)."""
 
     label: ClassVar[str] = "House"
@@ -320,10 +336,17 @@ DeviceCategory = Literal[
     "heat_meter",
     "environment",
     "falling_object_camera",
+    "door",
+    "stair",
+    "sensor",
+    "alarm",
+    "actuator",
+    "communications",
+    "fire_terminal",
 ]
 
 
-class Device(Node, Located):
+class Device(Node, Located, IfcAnchored):
     """A device or facility (部件设施), 7.1.1.9, with online status and lifecycle (10.2.1)."""
 
     label: ClassVar[str] = "Device"
@@ -382,6 +405,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         Region,
         Estate,
         Building,
+        Storey,
         Unit,
         House,
         Person,
@@ -520,6 +544,24 @@ class ResponsibleFor(Link):
     role: Literal["grid_worker", "police_officer", "property_manager"]
 
 
+class AdjacentTo(Link):
+    """Two spaces share a boundary (from IFC space boundaries); stored once, read both ways."""
+
+    type: ClassVar[str] = "ADJACENT_TO"
+
+
+class Connects(Link):
+    """A door opens into a space: a door connected to two spaces is how one reaches the other."""
+
+    type: ClassVar[str] = "CONNECTS"
+
+
+class Serves(Link):
+    """A stair or lift serves a storey."""
+
+    type: ClassVar[str] = "SERVES"
+
+
 class ServesIn(Link):
     """A defence-force member serves in an estate."""
 
@@ -540,19 +582,23 @@ class Relation:
         return issubclass(self.model, Period)
 
 
-_PLACES = ("Region", "Estate", "Building", "Unit", "House")
+_PLACES = ("Region", "Estate", "Building", "Storey", "Unit", "House")
+_SPACES = ("Storey", "Unit", "House")
 RELATIONS: dict[str, Relation] = {
     r.type: r
     for r in (
-        Relation("LOCATED_IN", LocatedIn, ("Region", "Estate", "Building", "Unit", "House", "Organisation"), _PLACES),
+        Relation("LOCATED_IN", LocatedIn, (*_PLACES, "Organisation"), _PLACES),
         Relation("LIVES_IN", LivesIn, ("Person",), ("House",)),
         Relation("OWNS", Owns, ("Person", "Organisation"), ("House", "Vehicle", "NonMotorVehicle")),
         Relation("MEMBER_OF", MemberOf, ("Person",), ("Household",)),
         Relation("REGISTERED_AT", RegisteredAt, ("Household",), ("House",)),
         Relation("WORKS_AT", WorksAt, ("Person",), ("Organisation",)),
         Relation("LEGAL_REPRESENTATIVE_OF", LegalRepresentativeOf, ("Person",), ("Organisation",)),
-        Relation("INSTALLED_IN", InstalledIn, ("Device",), ("Estate", "Building", "Unit", "House")),
-        Relation("COVERS", Covers, ("Device",), ("Estate", "Building", "Unit", "House")),
+        Relation("INSTALLED_IN", InstalledIn, ("Device",), _PLACES[1:]),
+        Relation("COVERS", Covers, ("Device",), _PLACES[1:]),
+        Relation("ADJACENT_TO", AdjacentTo, _SPACES, _SPACES),
+        Relation("CONNECTS", Connects, ("Device",), _SPACES),
+        Relation("SERVES", Serves, ("Device",), ("Storey",)),
         Relation("IN_GRID", InGrid, ("Estate", "Building", "Device", "House", "Organisation"), ("Grid",)),
         Relation("RESPONSIBLE_FOR", ResponsibleFor, ("Person", "DefenceMember"), ("Grid",)),
         Relation("SERVES_IN", ServesIn, ("DefenceMember",), ("Estate",)),

@@ -11,6 +11,7 @@ LABEL_OF_PREFIX: dict[str, str] = {
     "region": "Region",
     "estate": "Estate",
     "building": "Building",
+    "storey": "Storey",
     "unit": "Unit",
     "house": "House",
     "person": "Person",
@@ -58,6 +59,10 @@ def estate(code: str) -> str:
 
 def building(code: str) -> str:
     return _make("building", code)
+
+
+def storey(building_code: str, number: int) -> str:
+    return _make("storey", building_code, number)
 
 
 def unit(building_code: str, number: int) -> str:

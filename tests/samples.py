@@ -32,6 +32,14 @@ NODES: dict[str, o.Node] = {
             year_built=2008,
             structure="shear_wall",
         ),
+        o.Storey(
+            uid=uid.storey("E01B01", 12),
+            source=SOURCE,
+            building_code="E01B01",
+            number=12,
+            elevation_m=33.0,
+            ifc_guid="2O2Fr$t4X7Zf8NOew3FLOH",
+        ),
         o.Unit(uid=uid.unit("E01B01", 1), source=SOURCE, building_code="E01B01", number=1),
         o.House(
             uid=uid.house("E01B01", 1, "1202"),
