@@ -83,6 +83,7 @@ class Node(Record):
     label: ClassVar[str]
     indexed: ClassVar[tuple[str, ...]] = ()
     caption: ClassVar[str] = "name"  # the property a graph view shows on the node
+    searchable: ClassVar[tuple[str, ...]] = ()  # more properties search finds it by (never sensitive ones)
 
     @field_validator("uid")
     @classmethod
@@ -105,6 +106,7 @@ class Region(Node, Located):
     """A level of the administrative hierarchy, province down to community (7.1.1.11, 7.3.6)."""
 
     label: ClassVar[str] = "Region"
+    searchable = ("code",)
     name: str = Field(min_length=1)
     level: Literal["province", "city", "district", "street", "community"]
     code: str = Field(pattern=r"^\d{6,12}$", description="administrative division code")
@@ -114,6 +116,7 @@ class Estate(Node, Located):
     """A residential compound (小区); its boundary polygon lives in PostGIS under the same uid."""
 
     label: ClassVar[str] = "Estate"
+    searchable = ("code", "address")
     indexed = ("code",)
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -139,6 +142,7 @@ class Building(Node, Located, StandardAddress, IfcAnchored):
     """A building (楼栋), 7.1.1.3."""
 
     label: ClassVar[str] = "Building"
+    searchable = ("code", "address", "community", "street")
     indexed = ("code",)
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -157,6 +161,7 @@ class Storey(Node, IfcAnchored):
     """A storey of a building (from IFC): its floor number and elevation order houses and devices."""
 
     label: ClassVar[str] = "Storey"
+    searchable = ("building_code",)
     building_code: str
     number: int = Field(ge=-10, le=200, description="floor number: 1 is the ground floor, negative below ground")
     name: str | None = None
@@ -167,6 +172,7 @@ class Unit(Node, IfcAnchored):
     """A stairwell unit (单元) of a building."""
 
     label: ClassVar[str] = "Unit"
+    searchable = ("building_code",)
     caption = "number"
     building_code: str
     number: int = Field(ge=1)
@@ -177,6 +183,7 @@ class House(Node, Located, StandardAddress, IfcAnchored):
     """A dwelling (房屋), 7.1.1.4: where it is, and whether it is rented (8.2.1.1.3 g)."""
 
     label: ClassVar[str] = "House"
+    searchable = ("building_code", "estate", "address")
     caption = "room"
     indexed = ("building_code",)
     building_code: str
@@ -193,6 +200,7 @@ class Person(Node):
     """A person (人员), 7.1.1.2; identity fields are sensitive and masked at the API."""
 
     label: ClassVar[str] = "Person"
+    searchable = ("tags", "native_place")
     indexed = ("name", "id_number")
     name: str = Field(min_length=1, max_length=64)
     sex: Sex | None = None
@@ -238,6 +246,7 @@ class Household(Node):
     """A registered household (户); members join it with MEMBER_OF."""
 
     label: ClassVar[str] = "Household"
+    searchable = ("registered_address",)
     caption = "code"
     code: str = Field(min_length=1)
     registered_address: str | None = None
@@ -247,6 +256,7 @@ class Organisation(Node, Located):
     """An organisation or legal unit (单位), 7.1.1.5; key units per 8.2.1.1.4."""
 
     label: ClassVar[str] = "Organisation"
+    searchable = ("category", "key_category", "address")
     indexed = ("name",)
     name: str = Field(min_length=1)
     credit_code: str | None = Field(
@@ -272,6 +282,7 @@ class Vehicle(Node):
     """A motor vehicle (机动车), 7.1.1.6."""
 
     label: ClassVar[str] = "Vehicle"
+    searchable = ("brand", "body_colour")
     caption = "plate"
     indexed = ("plate",)
     plate: Plate
@@ -293,6 +304,7 @@ class NonMotorVehicle(Node):
     """A non-motor vehicle or e-bike (非机动车), 7.1.1.7."""
 
     label: ClassVar[str] = "NonMotorVehicle"
+    searchable = ("brand",)
     caption = "plate"
     plate: str | None = Field(default=None, pattern=r"^[\w·-]{1,16}$")
     kind: Literal["e_bike", "bicycle", "tricycle", "other"] = "e_bike"
@@ -305,6 +317,7 @@ class DefenceMember(Node):
     """A member of the community defence force (群防群治), 7.1.1.8."""
 
     label: ClassVar[str] = "DefenceMember"
+    searchable = ("force",)
     name: str = Field(min_length=1)
     sex: Sex | None = None
     id_number: IdNumber | None = None
@@ -350,6 +363,7 @@ class Device(Node, Located, IfcAnchored):
     """A device or facility (部件设施), 7.1.1.9, with online status and lifecycle (10.2.1)."""
 
     label: ClassVar[str] = "Device"
+    searchable = ("code", "category")
     indexed = ("code", "category")
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -367,6 +381,7 @@ class Grid(Node):
     """A management grid (网格), 9.1.1; its polygon lives in PostGIS, its staff join by RESPONSIBLE_FOR."""
 
     label: ClassVar[str] = "Grid"
+    searchable = ("code",)
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
 

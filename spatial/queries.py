@@ -152,3 +152,17 @@ def in_bbox(
     items = _rows(conn, sql, west=west, south=south, east=east, north=north, after=after, limit=limit + 1)
     more = len(items) > limit
     return Page(items[:limit], items[limit - 1].uid if more else None)
+
+
+def grid_assignments(conn: Connection | Engine, layer: str) -> dict[str, str]:
+    """Return, for each feature of `layer`, the grid its point-on-surface falls in (smallest grid wins)."""
+    (name,) = _checked([layer])
+    sql = (
+        f"SELECT DISTINCT ON (f.uid) f.uid, g.uid FROM {name} f "
+        "JOIN grids g ON ST_Contains(g.geom, ST_PointOnSurface(f.geom)) "
+        "ORDER BY f.uid, ST_Area(g.geom), g.uid"
+    )
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return grid_assignments(c, layer)
+    return {str(a): str(b) for a, b in conn.execute(text(sql))}
