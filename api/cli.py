@@ -8,15 +8,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from api import stack
 from graph import GraphSettings, GraphStore, Subgraph, TwinhoodError
+from spatial import SpatialSettings, make_engine, migrate
+from spatial.search import Mode, index_documents
+from spatial.search import search as search_documents_by
 
 app = typer.Typer(
     help="twinhood: a residential community as a living knowledge graph.",
@@ -28,10 +33,10 @@ err = Console(stderr=True)
 
 
 def main() -> None:
-    """Run the CLI, turning our errors into one clear line and exit code 1."""
+    """Run the CLI, turning our errors (and refused values) into one clear line and exit code 1."""
     try:
         app()
-    except TwinhoodError as exc:
+    except (TwinhoodError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
 
@@ -64,16 +69,31 @@ def down() -> None:
         console.print("nothing to stop")
 
 
-def load_community(store: GraphStore, residents: int, seed: int) -> dict[str, int]:
-    """Generate a community and load it into the graph with a progress bar; return its summary."""
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = make_engine(SpatialSettings())
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def load_community(
+    store: GraphStore, engine: Engine, residents: int, seed: int, gis: Path | None = None, gis_layer: str | None = None
+) -> dict[str, int]:
+    """Generate a community, place it on the map and load graph, layers and search; return its summary."""
+    from api.anchoring import footprints_from, layer_features, place, search_documents, write_layers
     from graph.generator import generate
 
     started = time.perf_counter()
     with console.status(f"generating {residents:,} residents (seed {seed})"):
         community = generate(residents, seed)
+        placement = place(community, footprints_from(str(gis), gis_layer) if gis else None)
+    where = f"on the footprints of {gis.name}" if gis else "on drawn footprints"
     console.print(
         f"[cyan]•[/] generated {len(community.nodes):,} nodes and {len(community.links):,} "
-        f"relationships in {time.perf_counter() - started:.1f} s"
+        f"relationships {where} in {time.perf_counter() - started:.1f} s"
     )
     store.ensure_schema()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -85,17 +105,29 @@ def load_community(store: GraphStore, residents: int, seed: int) -> dict[str, in
         store.progress = lambda n: progress.advance(links, n)
         store.link(community.links)
     store.progress = None
+    with console.status("writing map layers and the search index"), engine.begin() as conn:
+        rows = write_layers(conn, layer_features(community, placement))
+        rows["search documents"] = index_documents(conn, search_documents(community.nodes))
+    console.print("[cyan]•[/] " + ", ".join(f"{n:,} {layer}" for layer, n in rows.items()))
     return community.summary()
+
+
+GisOption = Annotated[
+    Path | None,
+    typer.Option(exists=True, dir_okay=False, help="place the community on this file's building footprints"),
+]
 
 
 @app.command()
 def generate(
     residents: Annotated[int, typer.Option(min=1, help="people living in the community")] = 2000,
     seed: Annotated[int, typer.Option(help="same seed, same community")] = 7,
+    gis: GisOption = None,
+    gis_layer: Annotated[str | None, typer.Option(help="layer of the GIS file holding buildings")] = None,
 ) -> None:
-    """Generate a synthetic community and load it into the graph (idempotent for a seed)."""
-    with _store() as store:
-        summary = load_community(store, residents, seed)
+    """Generate a synthetic community and load it into graph, map and search (idempotent for a seed)."""
+    with _store() as store, _engine() as engine:
+        summary = load_community(store, engine, residents, seed, gis, gis_layer)
     _print_counts(summary, "loaded")
 
 
@@ -103,11 +135,13 @@ def generate(
 def demo(
     residents: Annotated[int, typer.Option(min=1)] = 2000,
     seed: Annotated[int, typer.Option()] = 7,
+    gis: GisOption = None,
+    gis_layer: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """The main job: start the stack, load a demo community and say where to look."""
     up()
-    with _store() as store:
-        load_community(store, residents, seed)
+    with _store() as store, _engine() as engine:
+        load_community(store, engine, residents, seed, gis, gis_layer)
         _print_counts(store.counts(), "in the graph now")
     settings = GraphSettings()
     console.print(
@@ -118,6 +152,7 @@ def demo(
         "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
         "        twinhood residents house:E01B01-1-101\n"
         "        twinhood path person:P000001 grid:E01G01\n"
+        "        twinhood search 朝阳 --mode fulltext\n"
         "        twinhood counts"
     )
 
@@ -185,6 +220,55 @@ def residents(house: str) -> None:
             f"{r.since:%Y-%m-%d}" if r.since else "",
             f"{r.until:%Y-%m-%d}" if r.until else "",
         )
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: str,
+    mode: Annotated[str, typer.Option(help="exact, fuzzy or fulltext (websearch syntax: quotes, or, -)")] = "fulltext",
+    kind: Annotated[list[str] | None, typer.Option(help="only these labels, e.g. Person, Vehicle")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Find entities by name, plate, address or code; prints uids, best first."""
+    if mode not in ("exact", "fuzzy", "fulltext"):
+        raise typer.BadParameter("mode must be exact, fuzzy or fulltext")
+    search_mode: Mode = mode  # type: ignore[assignment]
+    with _engine() as engine:
+        hits = search_documents_by(engine, query, mode=search_mode, kinds=kind, limit=limit)
+    table = Table("uid", "kind", "title", "score", title=f"{mode}: {query}")
+    for h in hits:
+        table.add_row(h.uid, h.kind, h.title, f"{h.score:.2f}")
+    console.print(table)
+
+
+@app.command()
+def at(lon: float, lat: float) -> None:
+    """Print what is at a point: building, grid, estate, parcel."""
+    from spatial.queries import at_point
+
+    with _engine() as engine:
+        _print_hits(at_point(engine, lon, lat), f"at {lon}, {lat}")
+
+
+@app.command()
+def nearest(
+    lon: float,
+    lat: float,
+    category: Annotated[str | None, typer.Option(help="device category, e.g. face_camera")] = None,
+    k: Annotated[int, typer.Option(min=1, max=100)] = 5,
+) -> None:
+    """Print the devices nearest a point (e.g. the cameras nearest an alarm)."""
+    from spatial.queries import nearest_devices
+
+    with _engine() as engine:
+        _print_hits(nearest_devices(engine, lon, lat, category=category, k=k), f"nearest to {lon}, {lat}")
+
+
+def _print_hits(hits: list[Any], title: str) -> None:
+    table = Table("layer", "uid", "name", "metres", title=title)
+    for h in hits:
+        table.add_row(h.layer, h.uid, h.name or "", "" if h.distance_m is None else f"{h.distance_m:.1f}")
     console.print(table)
 
 
