@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from shapely import MultiPoint, Point, Polygon, affinity, box, unary_union
 from sqlalchemy import Connection
 
-from graph import Building, Device, Estate, GraphStore, Grid, House, InGrid, Link, Node, ResponsibleFor, uid
+from graph import Building, Device, Estate, GraphStore, Grid, House, InGrid, Link, Node, ResponsibleFor, uid, validate
 from graph.generator import Community
 from spatial import Feature, write_features
-from spatial.queries import grid_assignments
+from spatial.queries import buildings_by_uid, grid_assignments
 from spatial.search import Document
 
 METRES_PER_DEGREE = 111_320.0
@@ -238,3 +238,40 @@ def footprints_from(path: str, layer: str | None = None) -> list[Polygon]:
         if largest is not None:
             polygons.append(largest)
     return polygons
+
+
+def anchor_buildings(store: GraphStore, conn: Connection, uids: Sequence[str], source: str) -> tuple[int, int]:
+    """Match imported footprints to graph buildings by uid (their code), creating the missing ones.
+
+    A building already in the graph keeps its attributes and gains the footprint's point when it
+    had none; a new one takes code, name, address, floors and height from the footprint row.
+    Return (matched, created).
+    """
+    rows = buildings_by_uid(conn, uids)
+    existing = store.get_many(r.uid for r in rows)
+    nodes: list[Node] = []
+    for r in rows:
+        if r.uid in existing:
+            old = existing[r.uid]
+            if getattr(old, "lon", None) is None:
+                nodes.append(old.model_copy(update={"lon": round(r.lon, 7), "lat": round(r.lat, 7)}))
+            continue
+        code = r.code or r.uid.partition(":")[2]
+        nodes.append(
+            validate(
+                Building,
+                {
+                    "uid": r.uid,
+                    "source": source,
+                    "code": code,
+                    "name": r.name or code,
+                    "address": r.address,
+                    "floors_above": max(r.floors or 1, 1),
+                    "height_m": r.height_m if r.height_m and r.height_m > 0 else None,
+                    "lon": round(r.lon, 7),
+                    "lat": round(r.lat, 7),
+                },
+            )
+        )
+    store.upsert(nodes)
+    return len(existing), len(rows) - len(existing)

@@ -166,3 +166,30 @@ def grid_assignments(conn: Connection | Engine, layer: str) -> dict[str, str]:
         with conn.connect() as c:
             return grid_assignments(c, layer)
     return {str(a): str(b) for a, b in conn.execute(text(sql))}
+
+
+@dataclass(frozen=True)
+class BuildingRow:
+    """A stored footprint's attributes and the point on its surface (WGS84)."""
+
+    uid: str
+    code: str | None
+    name: str | None
+    address: str | None
+    floors: int | None
+    height_m: float | None
+    lon: float
+    lat: float
+
+
+def buildings_by_uid(conn: Connection | Engine, uids: Sequence[str]) -> list[BuildingRow]:
+    """Return the stored buildings among `uids`, each with a point on its footprint."""
+    sql = (
+        "SELECT uid, code, name, address, floors, height_m, "
+        "ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+        "FROM buildings WHERE uid = ANY(:uids) ORDER BY uid"
+    )
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return buildings_by_uid(c, uids)
+    return [BuildingRow(*row) for row in conn.execute(text(sql), {"uids": list(uids)})]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from shapely import Point
+from shapely import Point, box
 from sqlalchemy import Engine, text
 
 from api.anchoring import (
     Placement,
+    anchor_buildings,
     footprints_from,
     layer_features,
     link_to_grids,
@@ -15,6 +16,7 @@ from api.anchoring import (
 )
 from graph import Building, Device, GraphStore, House, InGrid, Person, Vehicle
 from graph.generator import Community, generate
+from spatial import Feature, write_features
 from spatial.queries import at_point, grid_assignments
 from spatial.search import index_documents, search
 from tests.conftest import SHARED_DATA
@@ -95,3 +97,31 @@ def test_too_few_footprints_is_a_clear_error() -> None:
     community = generate(600, seed=21)
     with pytest.raises(ValueError, match="usable footprints but the community needs"):
         place(community, footprints_from(BUBENEC, layer="buildings")[:1])
+
+
+def test_imported_footprints_match_graph_buildings_by_code_or_create_them(
+    spatial_engine: Engine, store: GraphStore
+) -> None:
+    known = Building(uid="building:B7", source="register", code="B7", name="七号楼", floors_above=18)
+    store.upsert([known])
+    square = box(14.40, 50.10, 14.4005, 50.1003)
+    with spatial_engine.begin() as conn:
+        write_features(
+            conn,
+            "buildings",
+            [
+                Feature("building:B7", square, "gis:test", {"code": "B7", "name": "B7 from the map", "floors": 2}),
+                Feature("building:bubenec-9", square, "gis:test", {"code": "bubenec-9", "floors": None}),
+            ],
+        )
+        assert anchor_buildings(store, conn, ["building:B7", "building:bubenec-9"], "gis:test") == (1, 1)
+    matched, created = store.get("building:B7"), store.get("building:bubenec-9")
+    assert isinstance(matched, Building) and isinstance(created, Building)
+    assert (matched.name, matched.floors_above, matched.source) == ("七号楼", 18, "register")
+    assert matched.lon is not None and square.contains(Point(matched.lon, matched.lat))
+    assert (created.code, created.name, created.floors_above, created.source) == (
+        "bubenec-9",
+        "bubenec-9",
+        1,
+        "gis:test",
+    )
