@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from api import stack
 from graph import GraphSettings, GraphStore, Subgraph, TwinhoodError
-from spatial import SpatialSettings, make_engine, migrate
+from spatial import SpatialError, SpatialSettings, import_gis, make_engine, migrate
 from spatial.search import Mode, index_documents
 from spatial.search import search as search_documents_by
 
@@ -36,7 +36,7 @@ def main() -> None:
     """Run the CLI, turning our errors (and refused values) into one clear line and exit code 1."""
     try:
         app()
-    except (TwinhoodError, ValueError) as exc:
+    except (TwinhoodError, SpatialError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
 
@@ -221,6 +221,42 @@ def residents(house: str) -> None:
             f"{r.until:%Y-%m-%d}" if r.until else "",
         )
     console.print(table)
+
+
+imports = typer.Typer(help="Bring real data in: GIS files, IFC models.", no_args_is_help=True)
+app.add_typer(imports, name="import")
+
+
+@imports.command("gis")
+def import_gis_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    layer: Annotated[str | None, typer.Option(help="layer inside the file (default: every layer we can map)")] = None,
+    target: Annotated[str | None, typer.Option(help="our layer to import it into, e.g. buildings")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that names none, e.g. EPSG:3857")] = None,
+) -> None:
+    """Import GeoJSON, GeoPackage or OSM XML/PBF into the map; buildings join the graph."""
+    from api.anchoring import anchor_buildings, link_to_grids
+
+    with _store() as store, _engine() as engine:
+        with console.status(f"importing {path.name}"):
+            summary = import_gis(engine, path, layer=layer, target=target, crs=crs)
+        table = Table("layer", "imported", "repaired", "rejected", title=str(path.name))
+        for name, c in summary.layers.items():
+            table.add_row(name, f"{c.imported:,}", f"{c.repaired:,}", f"{c.rejected:,}")
+        console.print(table)
+        for file_layer, reason in summary.skipped.items():
+            console.print(f"[yellow]skipped[/] {file_layer}: {reason}")
+        for r in summary.rejections[:20]:
+            console.print(f"[red]rejected[/] {r.layer} {r.feature}: {r.reason}")
+        if len(summary.rejections) > 20:
+            console.print(f"… {len(summary.rejections) - 20} more in the rejected_features table")
+        store.ensure_schema()
+        with engine.begin() as conn:
+            matched, created = anchor_buildings(store, conn, summary.uids.get("buildings", []), f"gis:{path.name}")
+            in_grids = link_to_grids(store, conn, ["buildings"])
+    console.print(
+        f"[cyan]•[/] graph buildings: {matched:,} matched by code, {created:,} created; {in_grids:,} in grids"
+    )
 
 
 @app.command()
