@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from api import stack
-from graph import GraphSettings, GraphStore, Subgraph, TwinhoodError
-from spatial import SpatialError, SpatialSettings, import_gis, make_engine, migrate
+from api.bootstrap import Services, build_services
+from graph import GraphSettings, Subgraph, TwinhoodError
+from spatial import SpatialError, import_gis
 from spatial.search import Mode, index_documents
 from spatial.search import search as search_documents_by
 
@@ -42,9 +42,12 @@ def main() -> None:
 
 
 @contextmanager
-def _store() -> Iterator[GraphStore]:
-    with GraphStore.from_settings(GraphSettings()) as store:
-        yield store
+def _services() -> Iterator[Services]:
+    services = build_services()
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def _services_table(services: list[stack.Service]) -> Table:
@@ -69,18 +72,8 @@ def down() -> None:
         console.print("nothing to stop")
 
 
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_engine(SpatialSettings())
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def load_community(
-    store: GraphStore, engine: Engine, residents: int, seed: int, gis: Path | None = None, gis_layer: str | None = None
+    services: Services, residents: int, seed: int, gis: Path | None = None, gis_layer: str | None = None
 ) -> dict[str, int]:
     """Generate a community, place it on the map and load graph, layers and search; return its summary."""
     from api.anchoring import footprints_from, layer_features, place, search_documents, write_layers
@@ -95,7 +88,7 @@ def load_community(
         f"[cyan]•[/] generated {len(community.nodes):,} nodes and {len(community.links):,} "
         f"relationships {where} in {time.perf_counter() - started:.1f} s"
     )
-    store.ensure_schema()
+    store = services.graph
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         nodes = progress.add_task("nodes", total=len(community.nodes))
@@ -105,7 +98,7 @@ def load_community(
         store.progress = lambda n: progress.advance(links, n)
         store.link(community.links)
     store.progress = None
-    with console.status("writing map layers and the search index"), engine.begin() as conn:
+    with console.status("writing map layers and the search index"), services.engine.begin() as conn:
         rows = write_layers(conn, layer_features(community, placement))
         rows["search documents"] = index_documents(conn, search_documents(community.nodes))
     console.print("[cyan]•[/] " + ", ".join(f"{n:,} {layer}" for layer, n in rows.items()))
@@ -126,8 +119,8 @@ def generate(
     gis_layer: Annotated[str | None, typer.Option(help="layer of the GIS file holding buildings")] = None,
 ) -> None:
     """Generate a synthetic community and load it into graph, map and search (idempotent for a seed)."""
-    with _store() as store, _engine() as engine:
-        summary = load_community(store, engine, residents, seed, gis, gis_layer)
+    with _services() as services:
+        summary = load_community(services, residents, seed, gis, gis_layer)
     _print_counts(summary, "loaded")
 
 
@@ -140,9 +133,9 @@ def demo(
 ) -> None:
     """The main job: start the stack, load a demo community and say where to look."""
     up()
-    with _store() as store, _engine() as engine:
-        load_community(store, engine, residents, seed, gis, gis_layer)
-        _print_counts(store.counts(), "in the graph now")
+    with _services() as services:
+        load_community(services, residents, seed, gis, gis_layer)
+        _print_counts(services.graph.counts(), "in the graph now")
     settings = GraphSettings()
     console.print(
         "\n[bold]Where to look[/]\n"
@@ -175,7 +168,8 @@ def _subgraph(sub: Subgraph) -> dict[str, Any]:
 @app.command()
 def show(uid: str) -> None:
     """Print one entity by uid."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         node = store.get(uid)
     _json({"label": node.label, **node.model_dump(mode="json")})
 
@@ -188,7 +182,8 @@ def neighbours(
     rel: Annotated[list[str] | None, typer.Option(help="follow only these relationship types")] = None,
 ) -> None:
     """Print the k-hop neighbourhood of an entity as nodes and edges."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         _json(_subgraph(store.neighbourhood(uid, hops=hops, labels=label, rel_types=rel)))
 
 
@@ -197,7 +192,8 @@ def path(
     start: str, end: str, rel: Annotated[list[str] | None, typer.Option(help="follow only these types")] = None
 ) -> None:
     """Print a shortest path between two entities."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         found = store.shortest_path(start, end, rel_types=rel)
     if found is None:
         err.print(f"no path between {start} and {end} within 8 hops")
@@ -208,7 +204,8 @@ def path(
 @app.command()
 def residents(house: str) -> None:
     """Print the residence history of a house, oldest first."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         history = store.residence_history(house)
     table = Table("person", "name", "role", "registered", "since", "until", title=house)
     for r in history:
@@ -237,7 +234,8 @@ def import_gis_file(
     """Import GeoJSON, GeoPackage or OSM XML/PBF into the map; buildings join the graph."""
     from api.anchoring import anchor_buildings, link_to_grids
 
-    with _store() as store, _engine() as engine:
+    with _services() as services:
+        store, engine = services.graph, services.engine
         with console.status(f"importing {path.name}"):
             summary = import_gis(engine, path, layer=layer, target=target, crs=crs)
         table = Table("layer", "imported", "repaired", "rejected", title=str(path.name))
@@ -250,13 +248,24 @@ def import_gis_file(
             console.print(f"[red]rejected[/] {r.layer} {r.feature}: {r.reason}")
         if len(summary.rejections) > 20:
             console.print(f"… {len(summary.rejections) - 20} more in the rejected_features table")
-        store.ensure_schema()
         with engine.begin() as conn:
             matched, created = anchor_buildings(store, conn, summary.uids.get("buildings", []), f"gis:{path.name}")
             in_grids = link_to_grids(store, conn, ["buildings"])
     console.print(
         f"[cyan]•[/] graph buildings: {matched:,} matched by code, {created:,} created; {in_grids:,} in grids"
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the API: tiles, BIM scenes, health (GraphQL and the web UI to come)."""
+    import uvicorn
+
+    console.print(f"[cyan]•[/] serving on http://{host}:{port}  (health: /healthz, tiles: /tiles/buildings.json)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -270,8 +279,8 @@ def search(
     if mode not in ("exact", "fuzzy", "fulltext"):
         raise typer.BadParameter("mode must be exact, fuzzy or fulltext")
     search_mode: Mode = mode  # type: ignore[assignment]
-    with _engine() as engine:
-        hits = search_documents_by(engine, query, mode=search_mode, kinds=kind, limit=limit)
+    with _services() as services:
+        hits = search_documents_by(services.engine, query, mode=search_mode, kinds=kind, limit=limit)
     table = Table("uid", "kind", "title", "score", title=f"{mode}: {query}")
     for h in hits:
         table.add_row(h.uid, h.kind, h.title, f"{h.score:.2f}")
@@ -283,8 +292,8 @@ def at(lon: float, lat: float) -> None:
     """Print what is at a point: building, grid, estate, parcel."""
     from spatial.queries import at_point
 
-    with _engine() as engine:
-        _print_hits(at_point(engine, lon, lat), f"at {lon}, {lat}")
+    with _services() as services:
+        _print_hits(at_point(services.engine, lon, lat), f"at {lon}, {lat}")
 
 
 @app.command()
@@ -297,8 +306,8 @@ def nearest(
     """Print the devices nearest a point (e.g. the cameras nearest an alarm)."""
     from spatial.queries import nearest_devices
 
-    with _engine() as engine:
-        _print_hits(nearest_devices(engine, lon, lat, category=category, k=k), f"nearest to {lon}, {lat}")
+    with _services() as services:
+        _print_hits(nearest_devices(services.engine, lon, lat, category=category, k=k), f"nearest to {lon}, {lat}")
 
 
 def _print_hits(hits: list[Any], title: str) -> None:
@@ -311,14 +320,16 @@ def _print_hits(hits: list[Any], title: str) -> None:
 @app.command()
 def counts() -> None:
     """Print how many nodes of each label and relationships of each type the graph holds."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         _print_counts(store.counts(), "graph")
 
 
 @app.command()
 def schema() -> None:
     """Create missing constraints and indexes in the graph (also done before every load)."""
-    with _store() as store:
+    with _services() as services:
+        store = services.graph
         n = store.ensure_schema()
     console.print(f"{n} constraints and indexes in place")
 

@@ -12,6 +12,7 @@ from spatial.features import Feature, write_features
 from spatial.importers import ImportSummary, LayerCounts, Rejection, import_gis
 from spatial.schema import LAYERS, Layer
 from spatial.settings import SpatialSettings
+from spatial.tiles import Tile, TileCache, TileOutOfRange, UnknownTileLayer, encode_overlay, tile, tilejson
 
 __all__ = [
     "LAYERS",
@@ -24,11 +25,18 @@ __all__ = [
     "Rejection",
     "SpatialError",
     "SpatialSettings",
+    "Tile",
+    "TileCache",
+    "TileOutOfRange",
     "UnknownCRS",
     "UnknownLayer",
+    "UnknownTileLayer",
     "UnreadableSource",
+    "encode_overlay",
     "import_gis",
     "make_engine",
     "migrate",
+    "tile",
+    "tilejson",
     "write_features",
 ]

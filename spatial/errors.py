@@ -5,6 +5,8 @@ needs to say what went wrong in one line (the CLI) or as a typed error (the API)
 
     SpatialError
     ├── UnknownLayer(layer, available)      no such layer in the file (or among ours)
+    │   └── UnknownTileLayer                no such map layer to draw tiles of
+    ├── TileOutOfRange(z, x, y, reason)     a tile address off the grid (also a ValueError)
     ├── AmbiguousLayer(path, available)     the file has several layers and one must be named
     ├── UnknownCRS(path, crs)               the file has no CRS, or `crs` is not one pyproj knows
     ├── EmptySource(path, layer=None)       the file (or the layer asked for) holds no features

@@ -7,11 +7,14 @@ grid, extent and buffer, so a client decodes both kinds the same way. A tile car
 layer's `tile_attributes` (:data:`spatial.schema.LAYERS`): every other column, and `props`,
 never reaches a tile.
 
-Errors raised here::
+Errors raised here, in the :class:`spatial.errors.SpatialError` tree::
 
-    UnknownTileLayer(layer, known)   LookupError: no layer of that name in LAYERS
-    TileOutOfRange(z, x, y, reason)  ValueError: z/x/y outside the tile grid
-    ValueError                       an overlay attribute of a type a tile cannot carry
+    SpatialError
+    ├── UnknownLayer(layer, available)
+    │   └── UnknownTileLayer(layer, available)   no layer of that name in LAYERS (a LookupError)
+    └── TileOutOfRange(z, x, y, reason)          z/x/y off the tile grid (a ValueError)
+
+and a plain ValueError for an overlay attribute of a type a tile cannot carry.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, TextClause, text
 
+from spatial.errors import SpatialError, UnknownLayer
 from spatial.schema import LAYERS, SRID, Layer
 
 EXTENT: Final = 4096
@@ -52,15 +56,11 @@ Bounds = tuple[float, float, float, float]
 """(west, south, east, north) or (minx, miny, maxx, maxy)."""
 
 
-class UnknownTileLayer(LookupError):
-    """No layer named `layer` can be tiled; `known` lists the names that can."""
-
-    def __init__(self, layer: str, known: Sequence[str]) -> None:
-        self.layer, self.known = layer, list(known)
-        super().__init__(f"no tile layer {layer!r}; known layers: {', '.join(self.known)}")
+class UnknownTileLayer(UnknownLayer):
+    """No layer named `layer` can be tiled; `available` lists, sorted, the names that can."""
 
 
-class TileOutOfRange(ValueError):
+class TileOutOfRange(SpatialError, ValueError):
     """`z/x/y` names no tile of the grid; `reason` says which coordinate and its range."""
 
     def __init__(self, z: int, x: int, y: int, reason: str) -> None:

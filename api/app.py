@@ -1,0 +1,75 @@
+"""The FastAPI application: services built at start and closed at shutdown, health, and the routers.
+
+Run it with `uvicorn --factory api.app:create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import neo4j.exceptions
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from api.bootstrap import Services, ServicesDep, build_services
+from api.routes import ROUTERS
+from graph import TwinhoodError
+
+log = logging.getLogger(__name__)
+
+
+def _graph_state(services: Services) -> dict[str, str]:
+    try:
+        up = services.graph.ping()
+    except (TwinhoodError, neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
+        return {"state": "down", "error": str(exc)}
+    return {"state": "up"} if up else {"state": "down", "error": "the ping query answered wrongly"}
+
+
+def _postgis_state(services: Services) -> dict[str, str]:
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+    except SQLAlchemyError as exc:
+        return {"state": "down", "error": str(exc).splitlines()[0]}
+    return {"state": "up"}
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    """Return the twinhood API app.
+
+    With `services` given (tests, tools), the app uses them and leaves closing them to the
+    caller; without, its lifespan builds them from settings at start and closes them at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = await run_in_threadpool(build_services) if services is None else services
+        try:
+            yield
+        finally:
+            if owned:
+                await run_in_threadpool(app.state.services.close)
+
+    app = FastAPI(title="twinhood", summary="A residential community as a living knowledge graph", lifespan=lifespan)
+
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "a store is down"}})
+    def healthz(running: ServicesDep) -> JSONResponse:
+        """Say whether the graph and PostGIS answer a query; 503 when one does not."""
+        stores = {"graph": _graph_state(running), "postgis": _postgis_state(running)}
+        healthy = all(s["state"] == "up" for s in stores.values())
+        if not healthy:
+            log.warning("unhealthy", extra={"stores": stores})
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "stores": stores}, status_code=200 if healthy else 503
+        )
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

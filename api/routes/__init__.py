@@ -1,0 +1,12 @@
+"""The HTTP routes of the API, one module per area; :func:`api.app.create_app` includes every router in `ROUTERS`.
+
+Adding an area is adding a module with an `APIRouter` named `router` and listing it here.
+"""
+
+from fastapi import APIRouter
+
+from api.routes import tiles
+
+ROUTERS: list[APIRouter] = [tiles.router]
+
+__all__ = ["ROUTERS"]
