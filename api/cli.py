@@ -130,8 +130,10 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
     gis: GisOption = None,
     gis_layer: Annotated[str | None, typer.Option()] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API when loaded")] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """The main job: start the stack, load a demo community and say where to look."""
+    """The main job: start the stack, load a demo community, say where to look and serve the API."""
     up()
     with _services() as services:
         load_community(services, residents, seed, gis, gis_layer)
@@ -141,13 +143,16 @@ def demo(
         "\n[bold]Where to look[/]\n"
         f"  graph (Bolt):    {settings.neo4j_uri}  database {settings.neo4j_database!r}\n"
         f"  ArcadeDB studio: {settings.graph_admin_url}  (user {settings.neo4j_user})\n"
-        "  try:  twinhood show building:E01B01\n"
+        f"  API:             http://127.0.0.1:{port}/healthz, /tiles/buildings.json, /docs\n"
+        "  try (in .venv/bin): twinhood show building:E01B01\n"
         "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
         "        twinhood residents house:E01B01-1-101\n"
         "        twinhood path person:P000001 grid:E01G01\n"
         "        twinhood search 朝阳 --mode fulltext\n"
         "        twinhood counts"
     )
+    if serve_api:
+        serve(host="127.0.0.1", port=port)
 
 
 def _print_counts(counts: dict[str, int], title: str) -> None:
