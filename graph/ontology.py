@@ -220,6 +220,7 @@ class Person(Node):
     key_person: bool = False
     key_category: KeyPersonCategory | None = None
     tags: list[str] = Field(default_factory=list)
+    unregistered: bool = Field(default=False, description="known only from sensor events (a stranger's face)")
 
     @field_validator("id_number")
     @classmethod
@@ -298,6 +299,7 @@ class Vehicle(Node):
     owner_phone: Phone | None = None
     cloned_plate: bool = False
     stolen: bool = False
+    unregistered: bool = Field(default=False, description="known only from plate reads")
 
 
 class NonMotorVehicle(Node):
@@ -395,6 +397,9 @@ class Event(Node):
     kind: str = Field(min_length=1)
     occurred_at: datetime
     description: str | None = None
+    value: float | None = Field(default=None, description="a reading's value, in `unit`")
+    unit: str | None = None
+    state: str | None = Field(default=None, description="a state change: open, closed, alarm, normal, …")
     disposal_status: Literal["new", "dispatched", "handling", "closed"] | None = None
     handler: str | None = None
 
@@ -406,12 +411,19 @@ class Alarm(Node):
     caption = "kind"
     indexed = ("status", "kind")
     kind: str = Field(min_length=1)
+    rule: str | None = Field(default=None, description="the rule or detector (and version) that raised it")
+    description: str | None = None
     severity: int = Field(ge=1, le=4, description="1 = most severe")
-    status: Literal["open", "acknowledged", "dispatched", "handling", "closed", "cleared"] = "open"
+    status: Literal["open", "acknowledged", "dispatched", "resolved", "closed", "cleared"] = "open"
     opened_at: datetime
     last_seen: datetime | None = None
-    cleared_at: datetime | None = None
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, description="events of the same ongoing condition")
+    acknowledged_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    cleared_at: datetime | None = Field(default=None, description="when the condition ended by itself")
+    handler: str | None = None
 
 
 NODE_TYPES: dict[str, type[Node]] = {
@@ -577,6 +589,39 @@ class Serves(Link):
     type: ClassVar[str] = "SERVES"
 
 
+class RecordedBy(Link):
+    """An event was recorded by a device."""
+
+    type: ClassVar[str] = "RECORDED_BY"
+
+
+class Concerns(Link):
+    """An event concerns a person, vehicle, house, unit, building … (who passed, which door)."""
+
+    type: ClassVar[str] = "CONCERNS"
+
+
+class RaisedOn(Link):
+    """An alarm is raised on the entity it concerns."""
+
+    type: ClassVar[str] = "RAISED_ON"
+
+
+class EvidencedBy(Link):
+    """An alarm is backed by an event (its first, latest or clearing one)."""
+
+    type: ClassVar[str] = "EVIDENCED_BY"
+
+
+class PassedThrough(Link):
+    """Rolled up from events: a person or vehicle passed a device `count` times, first to last seen."""
+
+    type: ClassVar[str] = "PASSED_THROUGH"
+    count: int = Field(ge=1)
+    first_seen: datetime
+    last_seen: datetime
+
+
 class ServesIn(Link):
     """A defence-force member serves in an estate."""
 
@@ -599,6 +644,7 @@ class Relation:
 
 _PLACES = ("Region", "Estate", "Building", "Storey", "Unit", "House")
 _SPACES = ("Storey", "Unit", "House")
+_SUBJECTS = ("Person", "Vehicle", "NonMotorVehicle", "House", "Unit", "Storey", "Building", "Estate", "Device")
 RELATIONS: dict[str, Relation] = {
     r.type: r
     for r in (
@@ -617,6 +663,11 @@ RELATIONS: dict[str, Relation] = {
         Relation("IN_GRID", InGrid, ("Estate", "Building", "Device", "House", "Organisation"), ("Grid",)),
         Relation("RESPONSIBLE_FOR", ResponsibleFor, ("Person", "DefenceMember"), ("Grid",)),
         Relation("SERVES_IN", ServesIn, ("DefenceMember",), ("Estate",)),
+        Relation("RECORDED_BY", RecordedBy, ("Event",), ("Device",)),
+        Relation("CONCERNS", Concerns, ("Event",), _SUBJECTS),
+        Relation("RAISED_ON", RaisedOn, ("Alarm",), (*_SUBJECTS, "Grid", "Organisation")),
+        Relation("EVIDENCED_BY", EvidencedBy, ("Alarm",), ("Event",)),
+        Relation("PASSED_THROUGH", PassedThrough, ("Person", "Vehicle", "NonMotorVehicle"), ("Device",)),
     )
 }
 RELATION_OF_MODEL = {r.model: r for r in RELATIONS.values()}

@@ -91,7 +91,11 @@ LINKS: dict[str, o.Link] = {
             "end": _first(rel.targets),
             "source": SOURCE,
             **({"since": WHEN} if rel.temporal else {}),
-            **{"LIVES_IN": {"registered": True}, "RESPONSIBLE_FOR": {"role": "grid_worker"}}.get(rel.type, {}),
+            **{
+                "LIVES_IN": {"registered": True},
+                "RESPONSIBLE_FOR": {"role": "grid_worker"},
+                "PASSED_THROUGH": {"count": 3, "first_seen": WHEN, "last_seen": WHEN},
+            }.get(rel.type, {}),
         }
     )
     for rel in o.RELATIONS.values()
