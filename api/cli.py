@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api import stack
@@ -259,6 +259,43 @@ def import_gis_file(
     console.print(
         f"[cyan]•[/] graph buildings: {matched:,} matched by code, {created:,} created; {in_grids:,} in grids"
     )
+
+
+@imports.command("ifc")
+def import_ifc_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    building_uid: Annotated[
+        str | None, typer.Option(help="the graph building this model is (default: from the model)")
+    ] = None,
+    lon: Annotated[float | None, typer.Option(help="longitude, for a model that does not say where it stands")] = None,
+    lat: Annotated[float | None, typer.Option(help="latitude, with --lon")] = None,
+) -> None:
+    """Import an IFC model: storeys, spaces, doors, stairs, lifts and devices into the graph, footprint onto the map."""
+    from bim import import_ifc
+
+    if (lon is None) != (lat is None):
+        raise typer.BadParameter("give both --lon and --lat, or neither")
+    location = (lon, lat) if lon is not None and lat is not None else None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _services() as services, Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total or None)
+            progress.update(tasks[stage], completed=done, total=total or None)
+
+        summary = import_ifc(
+            path, services.graph, services.engine, building_uid=building_uid, location=location, progress=report
+        )
+    counts = ("storeys", "spaces", "houses", "units", "doors", "stairs", "lifts", "devices", "adjacencies")
+    table = Table("what", "count", title=f"{path.name} ({summary.schema}) → {summary.building_uid}")
+    for name in counts:
+        table.add_row(name, str(getattr(summary, name)))
+    console.print(table)
+    console.print(f"[cyan]•[/] located by {summary.georeference} at {summary.lon}, {summary.lat}")
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning[/] {warning}")
 
 
 @app.command()

@@ -5,8 +5,8 @@ Adding an area is adding a module with an `APIRouter` named `router` and listing
 
 from fastapi import APIRouter
 
-from api.routes import tiles
+from api.routes import bim, tiles
 
-ROUTERS: list[APIRouter] = [tiles.router]
+ROUTERS: list[APIRouter] = [tiles.router, bim.router]
 
 __all__ = ["ROUTERS"]

@@ -1,0 +1,162 @@
+"""Triangulated element geometry from ifcopenshell.geom, in world coordinates and metres.
+
+One pass of ifcopenshell's geometry iterator over the elements asked for; an element the iterator
+skips or fails on is retried alone with `create_shape`, and an element that still has no shape
+becomes a warning (the iterator, single-threaded, stops at the first element it cannot process).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from bim.model import IfcModel, memory_logger
+
+log = logging.getLogger(__name__)
+_geom: Any = ifcopenshell.geom  # its functions are untyped
+GRID = 0.001  # footprints snap to a millimetre grid, so that touching triangles union cleanly
+UNITS_UNKNOWN = "Unable to detect unit information"  # the kernel's warning; it then assumes metres
+Rgba = tuple[float, float, float, float]
+Tick = Callable[[int, int], None]
+
+
+@dataclass
+class Shape:
+    """The triangulated body of one element: vertices (n×3, metres, world), triangles and their materials."""
+
+    id: int
+    guid: str
+    ifc_class: str
+    verts: npt.NDArray[np.float64]
+    faces: npt.NDArray[np.int32]
+    material_ids: npt.NDArray[np.int32]
+    materials: list[Rgba] = field(default_factory=list)
+
+    @property
+    def zmin(self) -> float:
+        return float(self.verts[:, 2].min())
+
+    @property
+    def zmax(self) -> float:
+        return float(self.verts[:, 2].max())
+
+    @cached_property
+    def footprint(self) -> BaseGeometry:
+        """The element's outline seen from above: the union of its triangles projected on XY."""
+        tris = self.verts[self.faces][:, :, :2]
+        a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+        area = np.abs((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])) / 2
+        tris = tris[area > 1e-6]  # vertical faces project to slivers
+        if not len(tris):
+            return shapely.Polygon()
+        rings = np.concatenate([tris, tris[:, :1]], axis=1)
+        return shapely.union_all(shapely.polygons(rings), grid_size=GRID)
+
+
+def _settings(openings: bool) -> Any:
+    settings = _geom.settings()
+    settings.set("use-world-coords", True)
+    settings.set("weld-vertices", True)
+    settings.set("apply-default-materials", True)
+    settings.set("disable-opening-subtractions", not openings)
+    settings.set("disable-boolean-result", not openings)
+    return settings
+
+
+def _colour(material: Any) -> Rgba:
+    diffuse = material.diffuse
+    alpha = 1.0 - float(material.transparency or 0.0)
+    return (float(diffuse.r()), float(diffuse.g()), float(diffuse.b()), min(max(alpha, 0.0), 1.0))
+
+
+def _shape(element: Any, raw: Any) -> Shape | None:
+    geometry = raw.geometry
+    verts = np.frombuffer(geometry.verts_buffer, dtype=np.float64).reshape(-1, 3).copy()
+    faces = np.frombuffer(geometry.faces_buffer, dtype=np.int32).reshape(-1, 3).copy()
+    if not len(verts) or not len(faces):
+        return None
+    material_ids = np.frombuffer(geometry.material_ids_buffer, dtype=np.int32).copy()
+    if len(material_ids) != len(faces):
+        material_ids = np.zeros(len(faces), dtype=np.int32)
+    return Shape(
+        id=element.id(),
+        guid=element.GlobalId,
+        ifc_class=element.is_a(),
+        verts=verts,
+        faces=faces,
+        material_ids=material_ids,
+        materials=[_colour(m) for m in geometry.materials],
+    )
+
+
+def has_body(element: Any) -> bool:
+    """Return True when the element has a representation the geometry kernel could turn into a body."""
+    shape = getattr(element, "Representation", None)
+    return bool(shape and shape.Representations)
+
+
+def element_shapes(
+    model: IfcModel,
+    elements: Iterable[Any],
+    *,
+    openings: bool = True,
+    threads: int = 1,
+    tick: Tick | None = None,
+) -> tuple[dict[int, Shape], list[str]]:
+    """Triangulate `elements`; return their shapes by step id and a warning per element left without one.
+
+    `openings=False` skips boolean operations (openings cut for doors and windows, clippings
+    under roofs), which are most of the cost and change no outline seen from above.
+    `tick(done, total)` reports progress. Output the kernel could not scale to metres itself (it
+    cannot read the units of a file with more than one IfcContext, e.g. an IfcProjectLibrary) is
+    scaled by the model's length unit.
+    """
+    wanted: Sequence[Any] = [e for e in dict.fromkeys(elements) if has_body(e)]
+    shapes: dict[int, Shape] = {}
+    if not wanted:
+        return shapes, []
+    settings = _settings(openings)
+    logger = memory_logger()
+    by_id = {e.id(): e for e in wanted}
+    iterator = _geom.iterator(settings, model.file, threads, include=list(wanted), logger=logger)
+    if iterator.initialize():
+        while True:
+            raw = iterator.get()
+            element = by_id.get(raw.id)
+            if element is not None and (shape := _shape(element, raw)) is not None:
+                shapes[raw.id] = shape
+            if tick:
+                tick(len(shapes), len(wanted))
+            if not iterator.next():
+                break
+    warnings = []
+    for element in wanted:
+        if element.id() in shapes:
+            continue
+        try:
+            raw = _geom.create_shape(settings, element, logger=logger)
+        except RuntimeError as exc:
+            warnings.append(f"no geometry for {element.is_a()} {element.GlobalId}: {str(exc).splitlines()[0]}")
+            continue
+        shape = _shape(element, raw)
+        if shape is None:
+            warnings.append(f"no geometry for {element.is_a()} {element.GlobalId}: empty body")
+        else:
+            shapes[element.id()] = shape
+        if tick:
+            tick(len(shapes), len(wanted))
+    if any(UNITS_UNKNOWN in str(m.message) for m in logger.log_messages()) and model.length_scale != 1.0:
+        for shape in shapes.values():
+            shape.verts *= model.length_scale
+    log.debug("triangulated", extra={"elements": len(wanted), "shapes": len(shapes)})
+    return shapes, warnings
