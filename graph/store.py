@@ -297,8 +297,11 @@ class GraphStore:
         """Return a shortest path (up to 8 hops) between two uids, or None when there is none."""
         if start == end:
             return Subgraph([NodeRef.of(self.get(start))], [])
-        query = cypher.shortest_path(_label_of(start), _label_of(end))
-        records = self._read(query, start=start, end=end, rel_types=list(rel_types) if rel_types else None)
+        try:
+            query = cypher.shortest_path(_label_of(start), _label_of(end), tuple(sorted(set(rel_types or ()))))
+        except ValueError as exc:
+            raise ValidationError("rel_types", rel_types, str(exc)) from None
+        records = self._read(query, start=start, end=end)
         if not records:
             found = self.get_many([start, end])
             for u in (start, end):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from graph import GraphStore, MissingEndpoints, UnknownEntity, uid
+from graph import GraphStore, MissingEndpoints, UnknownEntity, ValidationError, uid
 from graph import ontology as o
 
 S = "hand-checked"
@@ -100,6 +100,16 @@ def test_shortest_paths(graph: GraphStore) -> None:
     path = graph.shortest_path(A, G1)
     assert path is not None and path.uids() == [A, H101, U1, B1, G1]
     assert graph.shortest_path(A, C, rel_types=["LIVES_IN"]) is None
+
+
+def test_a_path_restricted_to_types_is_searched_within_them(graph: GraphStore) -> None:
+    graph.link([o.Owns(start=A, end=H102, source=S)])
+    shortest = graph.shortest_path(A, C)
+    assert shortest is not None and shortest.uids() == [A, H102, C]
+    kept = graph.shortest_path(A, C, rel_types=["LIVES_IN", "LOCATED_IN"])
+    assert kept is not None and kept.uids() == [A, H101, U1, H102, C]
+    with pytest.raises(ValidationError, match="unknown relationship type"):
+        graph.shortest_path(A, C, rel_types=["KNOWS"])
 
 
 def test_residence_history_is_ordered_with_open_and_closed_stays(graph: GraphStore) -> None:
