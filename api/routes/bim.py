@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.etags import matches
 from bim import MEDIA_TYPE, SceneRegistry, UnknownScene
 
 CACHE_CONTROL = "public, max-age=3600"
@@ -35,14 +36,6 @@ def _unknown(exc: UnknownScene) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "building_uid": exc.building_uid}, status_code=404)
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """Return True when an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks)."""
-    if if_none_match is None:
-        return False
-    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 @router.get(
     "/{building_uid}/scene.glb",
     name="bim_scene",
@@ -58,7 +51,7 @@ def get_scene(building_uid: str, request: Request, registry: SceneRegistryDep) -
     try:
         entry = registry.get(building_uid)
         headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
-        if _matches(request.headers.get("if-none-match"), entry.etag):
+        if matches(request.headers.get("if-none-match"), entry.etag):
             return Response(status_code=304, headers=headers)
         _, data = registry.glb(building_uid)
     except UnknownScene as exc:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.bootstrap import ServicesDep
+from api.etags import matches
 from spatial.tiles import TileOutOfRange, UnknownTileLayer, tilejson
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -27,14 +28,6 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 
 def _unknown_layer(exc: UnknownTileLayer) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "layer": exc.layer, "layers": exc.available}, status_code=404)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """Return True when an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks)."""
-    if if_none_match is None:
-        return False
-    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
 
 
 @router.get(
@@ -58,7 +51,7 @@ def get_tile(layer: str, z: int, x: int, y: int, request: Request, services: Ser
     except TileOutOfRange as exc:
         return JSONResponse({"detail": str(exc), "z": z, "x": x, "y": y}, status_code=422)
     headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), found.etag):
+    if matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)
     if found.empty:
         return Response(status_code=204, headers=headers)
