@@ -246,7 +246,12 @@ def up_postgres(settings: SpatialSettings, report: Report) -> Service:
         _apt_install("postgresql", "postgresql-contrib", report=report)
         versions = _pg_versions()
     version = versions[-1]
-    if not Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists():
+    # the extension's scripts can outlive its library (a removed package): look for both
+    installed = (
+        Path(f"/usr/lib/postgresql/{version}/lib/postgis-3.so").exists()
+        and Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists()
+    )
+    if not installed:
         _apt_install(f"postgresql-{version}-postgis-3", report=report)
     clusters = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()
     if version not in clusters:
