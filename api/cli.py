@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -296,6 +297,106 @@ def import_ifc_file(
     console.print(f"[cyan]•[/] located by {summary.georeference} at {summary.lon}, {summary.lat}")
     for warning in summary.warnings:
         console.print(f"[yellow]warning[/] {warning}")
+
+
+ingestion = typer.Typer(help="Sensor events: the MQTT worker, files, templates, retention.", no_args_is_help=True)
+app.add_typer(ingestion, name="ingest")
+
+
+@ingestion.command("worker")
+def ingest_worker(
+    project: Annotated[bool, typer.Option("--project/--no-project", help="also project into the graph")] = True,
+    consume: Annotated[bool, typer.Option("--consume/--project-only", help="consume MQTT into the ledger")] = True,
+    client_id: Annotated[str | None, typer.Option(help="fixed MQTT client id (the broker keeps its session)")] = None,
+) -> None:
+    """Consume device events from MQTT into the ledger and the graph until Ctrl-C or SIGTERM."""
+    import logging
+    import signal
+    import threading
+
+    from ingest import IngestSettings, Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with _services() as services:
+        worker = Worker(
+            services.engine, services.graph, IngestSettings(), client_id=client_id, consume=consume, project=project
+        )
+        console.print(f"[cyan]•[/] consuming {IngestSettings().mqtt_url}; Ctrl-C to stop")
+        counters = worker.run(stop)
+    _json(asdict(counters))
+
+
+@ingestion.command("file")
+def ingest_events_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    kind: Annotated[str | None, typer.Option(help="event kind of every row (else a 'kind' column)")] = None,
+) -> None:
+    """Ingest events from CSV, JSONL or Excel (see `twinhood ingest template`) into the ledger."""
+    from ingest import ingest_file
+
+    with _services() as services:
+        summary = ingest_file(services.engine, path, kind=kind)
+    console.print(
+        f"{summary.rows:,} rows: {summary.accepted:,} accepted, {summary.duplicates:,} duplicates, "
+        f"{summary.rejected:,} rejected (kept as dead letters)"
+    )
+    for row, field, reason in summary.rejections[:20]:
+        console.print(f"[red]row {row}[/] {field}: {reason}")
+
+
+@ingestion.command("template")
+def ingest_template(kind: str, path: Path) -> None:
+    """Write an empty .xlsx (with a field guide) or .csv template for an event kind (7.3.7 c)."""
+    from ingest import write_template
+
+    console.print(f"[cyan]•[/] wrote {write_template(kind, path)}")
+
+
+@ingestion.command("retention")
+def ingest_retention() -> None:
+    """Delete ledger events older than their kind's retention (plate reads are kept 180 days)."""
+    from ingest import apply_retention
+
+    with _services() as services, services.engine.begin() as conn:
+        deleted = apply_retention(conn)
+    _print_counts(deleted, "deleted by retention")
+
+
+@app.command()
+def deadletters(
+    resubmit_ids: Annotated[list[int] | None, typer.Option("--resubmit", help="parse these again")] = None,
+    include_resubmitted: Annotated[bool, typer.Option("--all", help="also those resubmitted before")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+) -> None:
+    """List rejected input with the field and reason, or resubmit some of it."""
+    from ingest import list_dead_letters, resubmit
+
+    with _services() as services, services.engine.begin() as conn:
+        if resubmit_ids:
+            for letter_id, outcome in resubmit(conn, resubmit_ids).items():
+                console.print(f"{letter_id}: {outcome}")
+            return
+        letters = list_dead_letters(conn, include_resubmitted=include_resubmitted, limit=limit)
+    table = Table("id", "received", "source", "field", "reason", "input", title="dead letters")
+    for d in letters:
+        table.add_row(str(d.id), f"{d.received_at:%Y-%m-%d %H:%M:%S}", d.source, d.field, d.reason, d.text[:60])
+    console.print(table)
+
+
+@app.command()
+def replay(
+    since: Annotated[datetime, typer.Option(help="re-project ledger events that happened from then on")],
+) -> None:
+    """Rebuild the graph's events from the ledger (idempotent)."""
+    from ingest import Projector
+
+    when = since if since.tzinfo else since.replace(tzinfo=UTC)
+    with _services() as services:
+        n = Projector(services.engine, services.graph).replay(when)
+    console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}")
 
 
 @app.command()

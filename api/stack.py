@@ -296,6 +296,8 @@ def up_mqtt(settings: IngestSettings, stack: StackSettings, report: Report) -> S
         f"listener {settings.mqtt_port} {settings.mqtt_host}\n"
         "allow_anonymous true\n"
         f"persistence true\npersistence_location {home}/\n"
+        # the default (1,000 queued QoS 1 messages per client) drops messages while a worker lags
+        "max_queued_messages 1000000\nmax_queued_bytes 1073741824\n"
         f"pid_file {home / 'mosquitto.pid'}\n"
         f"log_dest file {home / 'mosquitto.log'}\n"
         f"user {getpass.getuser()}\n"

@@ -15,6 +15,7 @@ import builtins
 import types
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
@@ -61,14 +62,20 @@ class Record(BaseModel):
     @classmethod
     def temporal_fields(cls) -> dict[str, str]:
         """Map each date/datetime property to the Cypher function that stores it (`date`/`datetime`)."""
-        out = {}
-        for name, info in cls.model_fields.items():
-            for t in _flatten(info.annotation):
-                if t is datetime:
-                    out[name] = "datetime"
-                elif t is date:
-                    out[name] = "date"
-        return out
+        return _temporal_fields(cls)
+
+
+@cache
+def _temporal_fields(cls: type[Record]) -> dict[str, str]:
+    # computed once per model: every row written asks for it
+    out = {}
+    for name, info in cls.model_fields.items():
+        for t in _flatten(info.annotation):
+            if t is datetime:
+                out[name] = "datetime"
+            elif t is date:
+                out[name] = "date"
+    return out
 
 
 def _flatten(annotation: Any) -> tuple[Any, ...]:

@@ -1,8 +1,34 @@
 """Sensor events into the ledger and the graph: schemas, sources (MQTT, HTTP, files), alarms.
 
-So far: where the MQTT broker is (:class:`IngestSettings`).
+Events are validated against their kind's schema (:data:`KINDS`, :func:`parse_event`), appended
+to the PostgreSQL ledger before any source is acknowledged (:mod:`ingest.ledger`; rejects become
+dead letters, :mod:`ingest.deadletters`), then projected into the graph (:class:`Projector`) and
+judged by the alarm engine (:class:`AlarmEngine`, changes pushed on an :class:`AlarmBus`). A
+:class:`Worker` runs the MQTT path; :func:`ingest_file` imports CSV, JSONL and Excel files.
 """
 
+from ingest.alarms import AlarmBus, AlarmEngine, IllegalTransition
+from ingest.deadletters import list_dead_letters, resubmit
+from ingest.events import KINDS, Event, parse_event
+from ingest.ledger import apply_retention
+from ingest.projector import Projector
 from ingest.settings import IngestSettings
+from ingest.sources.files import ingest_file, write_template
+from ingest.worker import Worker
 
-__all__ = ["IngestSettings"]
+__all__ = [
+    "KINDS",
+    "AlarmBus",
+    "AlarmEngine",
+    "Event",
+    "IllegalTransition",
+    "IngestSettings",
+    "Projector",
+    "Worker",
+    "apply_retention",
+    "ingest_file",
+    "list_dead_letters",
+    "parse_event",
+    "resubmit",
+    "write_template",
+]

@@ -19,7 +19,7 @@ def test_every_layer_has_a_table_with_a_gist_index_in_wgs84(spatial_engine: Engi
 def test_migrating_again_changes_nothing(spatial_engine: Engine) -> None:
     migrate(spatial_engine)
     with spatial_engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 def test_features_upsert_by_uid_and_take_the_layer_geometry_type(spatial_engine: Engine) -> None:

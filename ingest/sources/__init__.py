@@ -1,0 +1,1 @@
+"""Event sources: MQTT (:mod:`ingest.sources.mqtt`) and files (:mod:`ingest.sources.files`)."""

@@ -1,0 +1,350 @@
+"""Benchmark of ingestion end to end: MQTT publish → ledger (PostgreSQL) → graph, on this machine.
+
+A generated community is loaded into a scratch graph database; a scratch PostgreSQL database is
+migrated; an ingest worker runs as a separate process (`python -m ingest.worker`, as in
+production) with its persistent MQTT session. This process publishes generated events (plate
+reads, face captures, door openings, meter readings, smoke and environment readings) in batched
+JSON-array messages at QoS 1, paced to `--rate` events/s (0: as fast as the broker takes them).
+The first event of every message is a probe: a poller notes when its Event node becomes visible
+in the graph. Printed: publish rate, ledger rate, end-to-end rate (events / first publish → last
+visible), and publish → visible latency p50/p95/p99/max. Targets (issue 5): ≥ 5,000 events/s end
+to end, p99 < 2 s.
+
+Run: `.venv/bin/python -m tests.perf.bench_ingest [--events 200000] [--per-message 100] [--rate 0]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.stack import libpq_url
+from graph import GraphSettings, GraphStore
+from graph import uid as uids
+from graph.admin import create_database, drop_database
+from graph.generator import generate
+from graph.ontology import Device, House, Person, Vehicle
+from ingest import IngestSettings
+from spatial import SpatialSettings, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(libpq_url(SpatialSettings().database_url), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[Engine]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    _admin(f"CREATE DATABASE {name}")
+    engine = create_engine(make_url(SpatialSettings().database_url).set(database=name))
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        _admin(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextmanager
+def scratch_graph(settings: GraphSettings) -> Iterator[GraphStore]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    create_database(settings, name)
+    try:
+        with GraphStore.from_settings(settings, name) as store:
+            store.ensure_schema()
+            yield store
+    finally:
+        drop_database(settings, name)
+
+
+class EventMaker:
+    """Generated events for a community's devices, ids `b{n}` so probes are easy to find."""
+
+    def __init__(self, store: GraphStore, residents: int, seed: int) -> None:
+        community = generate(residents, seed=seed)
+        started = time.perf_counter()
+        store.upsert(community.nodes)
+        store.link(community.links)
+        self.load_s = time.perf_counter() - started
+        self.nodes = len(community.nodes)
+        self.rng = random.Random(seed)
+        devices = [n for n in community.nodes if isinstance(n, Device)]
+        self.by_category: dict[str, list[str]] = {}
+        for d in devices:
+            self.by_category.setdefault(d.category, []).append(d.code)
+        self.plates = [n.plate for n in community.nodes if isinstance(n, Vehicle)]
+        self.people = [n.uid for n in community.nodes if isinstance(n, Person)]
+        self.houses = [n.uid for n in community.nodes if isinstance(n, House)]
+        self.n = 0
+        self.t0 = datetime.now(UTC) - timedelta(days=1)
+
+    def event(self) -> tuple[str, dict[str, Any]]:
+        """Return (device category, event)."""
+        self.n += 1
+        r = self.rng.random()
+        ts = (self.t0 + timedelta(milliseconds=self.n * 10)).isoformat()
+        base = {"id": f"b{self.n}", "ts": ts}
+        pick = self.rng.choice
+        if r < 0.25:
+            known = self.plates and self.rng.random() < 0.8
+            plate = pick(self.plates) if known else f"京Q{self.rng.randint(10000, 99999)}"
+            device = pick(self.by_category["plate_camera"])
+            return "plate_camera", {**base, "kind": "plate_read", "device": device, "plate": plate, "direction": "in"}
+        if r < 0.40:
+            who = (
+                {"person": pick(self.people)}
+                if self.rng.random() < 0.7
+                else {"face_id": f"f{self.rng.randint(1, 5000)}"}
+            )
+            return "face_camera", {
+                **base,
+                "kind": "face_capture",
+                "device": pick(self.by_category["face_camera"]),
+                **who,
+            }
+        if r < 0.55:
+            device = pick(self.by_category["access_control"])
+            opening = {"kind": "access_open", "device": device, "method": "card", "person": pick(self.people)}
+            return "access_control", {**base, **opening}
+        if r < 0.85:
+            meter = pick(["water_meter", "power_meter", "gas_meter"])
+            kind, unit = {"water_meter": ("water", "m³"), "power_meter": ("power", "kWh"), "gas_meter": ("gas", "m³")}[
+                meter
+            ]
+            reading = {"meter": kind, "reading": round(self.rng.uniform(0, 9999), 2), "unit": unit}
+            return meter, {**base, "kind": "meter_reading", "device": pick(self.by_category[meter]), **reading}
+        if r < 0.97:
+            status = "alarm" if self.rng.random() < 0.01 else "normal"
+            device = pick(self.by_category["smoke_detector"])
+            return "smoke_detector", {**base, "kind": "smoke", "device": device, "status": status}
+        device = pick(self.by_category["environment"])
+        reading = {"pm25_ug_m3": round(self.rng.uniform(5, 150), 1), "noise_db": 45.0}
+        return "environment", {**base, "kind": "environment", "device": device, **reading}
+
+
+def start_worker(
+    engine: Engine, store: GraphStore, tag: str, log: Path, env: dict[str, str], role: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `python -m ingest.worker` (`role`: None, "--no-project" or "--project-only") and wait until it is up."""
+    marker = "mqtt connected to publish" if role == "--project-only" else "mqtt subscribed"
+    log = log.with_suffix(f".{role.strip('-') if role else 'all'}.log")
+    with log.open("ab") as err:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ingest.worker",
+                "--database-url",
+                engine.url.render_as_string(hide_password=False),
+                "--graph-database",
+                store.database,
+                "--client-id",
+                tag,
+                "--topic-root",
+                tag,
+                *([role] if role else []),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 30
+    while marker not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return process
+
+
+class Prober(threading.Thread):
+    """Poll the graph for probe Event nodes; note when each becomes visible."""
+
+    def __init__(self, store: GraphStore) -> None:
+        super().__init__(daemon=True)
+        self.store = store
+        self.sent: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def add(self, event_uid: str, at: float) -> None:
+        with self.lock:
+            self.sent[event_uid] = at
+
+    def outstanding(self) -> list[str]:
+        with self.lock:
+            return [u for u in self.sent if u not in self.seen]
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            waiting = self.outstanding()[:500]
+            if waiting:
+                found = self.store.get_many(waiting)
+                now = time.time()
+                with self.lock:
+                    for u in found:
+                        self.seen.setdefault(u, now)
+            time.sleep(0.05)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--per-message", type=int, default=100)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=5000,
+        help="events/s to publish at (default: the target); 0 = as fast as possible, which overflows Mosquitto's "
+        "default per-client queue (max_queued_messages 1000) once the ledger falls behind: the broker then drops",
+    )
+    parser.add_argument("--residents", type=int, default=600)
+    parser.add_argument("--connections", type=int, default=1, help="worker MQTT connections (shared subscription)")
+    parser.add_argument(
+        "--processes", type=int, choices=(1, 2), default=2, help="1: one worker; 2: a consumer and a projector"
+    )
+    parser.add_argument("--batch-max", type=int, default=5000)
+    parser.add_argument("--project-batch", type=int, default=5000)
+    args = parser.parse_args(argv)
+    settings = IngestSettings()
+    tag = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        "TWINHOOD_BATCH_MAX": str(args.batch_max),
+        "TWINHOOD_BATCH_MS": "50",
+        "TWINHOOD_PROJECT_BATCH": str(args.project_batch),
+        "TWINHOOD_MQTT_CONNECTIONS": str(args.connections),
+        **({"TWINHOOD_MQTT_SHARED_GROUP": tag} if args.connections > 1 else {}),
+    }
+    log_path = Path(f"/tmp/{tag}.log")
+    with scratch_postgres() as engine, scratch_graph(GraphSettings()) as store:
+        maker = EventMaker(store, args.residents, seed=7)
+        print(f"community: {maker.nodes} nodes loaded in {maker.load_s:.1f} s; worker logs {log_path}.*")
+        if args.processes == 2:
+            workers = [
+                start_worker(engine, store, tag, log_path, env, "--no-project"),
+                start_worker(engine, store, tag, log_path, env, "--project-only"),
+            ]
+        else:
+            workers = [start_worker(engine, store, tag, log_path, env)]
+        prober = Prober(store)
+        prober.start()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{tag}-pub", protocol=MQTTProtocolVersion.MQTTv5)
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        client.connect(settings.mqtt_host, settings.mqtt_port)
+        client.loop_start()
+        ledger_done: list[float] = []
+        stop_watching = threading.Event()
+
+        def watch_ledger() -> None:
+            while not stop_watching.is_set():
+                with engine.connect() as conn:
+                    if conn.execute(text("SELECT count(*) FROM event_ids")).scalar_one() >= args.events:
+                        ledger_done.append(time.time())
+                        return
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=watch_ledger, daemon=True)
+        watcher.start()
+        first = time.time()
+        infos = []
+        for start in range(0, args.events, args.per_message):
+            messages: dict[str, list[dict[str, Any]]] = {}
+            for _ in range(min(args.per_message, args.events - start)):
+                category, event = maker.event()
+                messages.setdefault(category, []).append(event)
+            for category, events in messages.items():
+                now = time.time()
+                prober.add(uids.event(events[0]["id"]), now)
+                topic = f"{tag}/E01/{category}/batch/events"
+                infos.append(client.publish(topic, json.dumps(events, ensure_ascii=False).encode(), qos=1))
+            if args.rate:
+                ahead = first + (start + args.per_message) / args.rate - time.time()
+                if ahead > 0:
+                    time.sleep(ahead)
+        for info in infos:
+            info.wait_for_publish(120)
+        published = time.time()
+        stalled_since, last_missing = time.time(), len(prober.outstanding())
+        while (missing := len(prober.outstanding())) and time.time() - stalled_since < 60:
+            if missing != last_missing:
+                stalled_since, last_missing = time.time(), missing
+            time.sleep(0.2)
+        if missing:
+            print(f"!! {missing} probes never became visible (no progress for 60 s): see the worker log")
+        prober.done.set()
+        stop_watching.set()
+        watcher.join(60)
+        client.disconnect()
+        client.loop_stop()
+        counters = []
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            out, _ = worker.communicate(timeout=120)
+            counters.append(json.loads(out.decode().splitlines()[-1]) if out.strip() else {})
+        with engine.connect() as conn:
+            ledgered = conn.execute(text("SELECT count(*) FROM event_ledger")).scalar_one()
+            pending = conn.execute(text("SELECT count(*) FROM ledger_pending")).scalar_one()
+            alarms = conn.execute(text("SELECT count(*), coalesce(sum(count), 0) FROM alarm_state")).one()
+        counts = store.counts()
+        latencies = [prober.seen[u] - t for u, t in prober.sent.items() if u in prober.seen]
+        last_visible = max(prober.seen.values()) if prober.seen else float("nan")
+        n = args.events
+        print(
+            f"events {n:,} in {len(prober.sent):,} messages of ≤ {args.per_message}; rate asked: {args.rate or 'max'}"
+        )
+        print(f"publish:    {n / (published - first):8,.0f} events/s ({published - first:.1f} s)")
+        if ledger_done:
+            took = ledger_done[0] - first
+            print(f"ledger:     {n / took:8,.0f} events/s (all {n:,} ledgered after {took:.1f} s)")
+        span = last_visible - first
+        print(f"end to end: {n / span:8,.0f} events/s (last probe visible after {span:.1f} s)")
+        if latencies:
+            p50, p95, p99 = statistics.median(latencies), percentile(latencies, 95), percentile(latencies, 99)
+            print(
+                f"publish → visible in graph, {len(latencies):,} probes: "
+                f"p50 {p50:.2f} s, p95 {p95:.2f} s, p99 {p99:.2f} s, max {max(latencies):.2f} s"
+            )
+        print(
+            f"ledger rows {ledgered:,}, still pending {pending:,}; graph Event nodes {counts['Event']:,}, "
+            f"RECORDED_BY {counts['RECORDED_BY']:,}, CONCERNS {counts['CONCERNS']:,}, "
+            f"PASSED_THROUGH {counts['PASSED_THROUGH']:,}; alarms {alarms[0]} ({alarms[1]} events)"
+        )
+        for c in counters:
+            print(f"worker counters: {c}")
+        target = n / span >= 5000 and bool(latencies) and percentile(latencies, 99) < 2
+        print("targets (≥ 5,000 events/s end to end, p99 < 2 s):", "met" if target else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
