@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openpyxl
 from sqlalchemy import Engine
@@ -129,6 +129,45 @@ def _read(path: Path, kind: str | None) -> Iterator[tuple[int, Any]]:
         raise ValidationError("path", str(path), f"is not one of {', '.join(FORMATS)}")
 
 
+S = TypeVar("S", bound=FileSummary)
+
+
+def ingest_rows(
+    engine: Engine,
+    rows: Iterator[tuple[int, Any]],
+    source: str,
+    summary: S,
+    progress: Callable[[int], None] | None = None,
+) -> S:
+    """Parse numbered raw events and append them to the ledger a batch per transaction, counting into `summary`.
+
+    Each batch is committed on its own, so an input that fails half-way keeps what was ledgered;
+    ingesting it again counts those rows as duplicates. Rejects become dead letters.
+    """
+    while batch := list(islice(rows, BATCH)):
+        items: list[tuple[Any, Event | ValidationError]] = []
+        for _, raw in batch:
+            try:
+                items.append((raw, parse_event(raw)))
+            except ValidationError as exc:
+                items.append((raw, exc))
+        with engine.begin() as conn:
+            outcomes = accept(conn, items, source=source)
+        for (number, _), outcome in zip(batch, outcomes, strict=True):
+            summary.rows += 1
+            if outcome.status == "accepted":
+                summary.accepted += 1
+            elif outcome.status == "duplicate":
+                summary.duplicates += 1
+            else:
+                summary.rejected += 1
+                if len(summary.rejections) < 100:
+                    summary.rejections.append((number, outcome.field or "", outcome.reason or ""))
+        if progress:
+            progress(len(batch))
+    return summary
+
+
 def ingest_file(
     engine: Engine,
     path: str | Path,
@@ -144,29 +183,7 @@ def ingest_file(
     path = Path(path)
     if not path.is_file():
         raise ValidationError("path", str(path), "is not a file")
-    summary = FileSummary(str(path))
-    rows = _read(path, kind)
-    while batch := list(islice(rows, BATCH)):
-        items: list[tuple[Any, Event | ValidationError]] = []
-        for _, raw in batch:
-            try:
-                items.append((raw, parse_event(raw)))
-            except ValidationError as exc:
-                items.append((raw, exc))
-        with engine.begin() as conn:
-            outcomes = accept(conn, items, source=f"file:{path.name}")
-        for (number, _), outcome in zip(batch, outcomes, strict=True):
-            summary.rows += 1
-            if outcome.status == "accepted":
-                summary.accepted += 1
-            elif outcome.status == "duplicate":
-                summary.duplicates += 1
-            else:
-                summary.rejected += 1
-                if len(summary.rejections) < 100:
-                    summary.rejections.append((number, outcome.field or "", outcome.reason or ""))
-        if progress:
-            progress(len(batch))
+    summary = ingest_rows(engine, _read(path, kind), f"file:{path.name}", FileSummary(str(path)), progress)
     log.info(
         "file ingested",
         extra={"path": str(path), "rows": summary.rows, "accepted": summary.accepted, "rejected": summary.rejected},
