@@ -620,6 +620,12 @@ class EvidencedBy(Link):
     type: ClassVar[str] = "EVIDENCED_BY"
 
 
+class ShownBy(Link):
+    """An alarm is shown by a camera (the one nearest a perimeter alarm, 8.2.2.7 d)."""
+
+    type: ClassVar[str] = "SHOWN_BY"
+
+
 class PassedThrough(Link):
     """Rolled up from events: a person or vehicle passed a device `count` times, first to last seen."""
 
@@ -674,6 +680,7 @@ RELATIONS: dict[str, Relation] = {
         Relation("CONCERNS", Concerns, ("Event",), _SUBJECTS),
         Relation("RAISED_ON", RaisedOn, ("Alarm",), (*_SUBJECTS, "Grid", "Organisation")),
         Relation("EVIDENCED_BY", EvidencedBy, ("Alarm",), ("Event",)),
+        Relation("SHOWN_BY", ShownBy, ("Alarm",), ("Device",)),
         Relation("PASSED_THROUGH", PassedThrough, ("Person", "Vehicle", "NonMotorVehicle"), ("Device",)),
     )
 }

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 from graph import GraphStore, TwinhoodError, UnknownEntity
 from graph import uid as uids
-from graph.ontology import Alarm, EvidencedBy, Link, RaisedOn
+from graph.ontology import Alarm, EvidencedBy, Link, RaisedOn, ShownBy
 from ingest.devices import DeviceDirectory, DeviceInfo
 from ingest.events import KINDS, Event, WaterTank
 from spatial.queries import nearest_devices
@@ -522,6 +522,7 @@ class AlarmEngine:
             links += [
                 EvidencedBy(start=r.uid, end=e, source="ingest:alarms") for e in (r.first_event, r.clear_event) if e
             ]
+            links += [ShownBy(start=r.uid, end=camera, source="ingest:alarms") for camera in r.cameras]
         self.store.link(links)
 
     def _cameras(self, conn: Connection, device: DeviceInfo) -> tuple[str, ...]:

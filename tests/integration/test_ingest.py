@@ -354,12 +354,16 @@ def test_fire_alarm_asks_to_unlock_its_buildings_doors(
     )
 
 
-def test_perimeter_alarm_attaches_the_nearest_camera(spatial_engine: Engine, projector: Projector) -> None:
+def test_perimeter_alarm_attaches_the_nearest_camera(
+    spatial_engine: Engine, community: GraphStore, projector: Projector
+) -> None:
     ingest(spatial_engine, [{"kind": "perimeter_intrusion", "device": "E01-PS01", "ts": ts(), "zone": "east"}])
     projector.drain()
     assert projector.alarms is not None
     (alarm,) = projector.alarms.alarms()
     assert alarm.cameras == (uids.device("E01-CAM01"),) and alarm.entity == "estate:E01" and alarm.severity == 2
+    shown = community.neighbourhood(alarm.uid, rel_types=["SHOWN_BY"]).edges
+    assert [(e.start, e.end) for e in shown] == [(alarm.uid, uids.device("E01-CAM01"))]
 
 
 def test_disposal_workflow_moves_forward_and_refuses_illegal_moves(
