@@ -51,6 +51,13 @@ def _services() -> Iterator[Services]:
         services.close()
 
 
+def _progress() -> Progress:
+    """A progress display for long work: a bar where the total is known, a count where it is not."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
 def _services_table(services: list[stack.Service]) -> Table:
     table = Table("service", "address", "state", title="twinhood stack")
     for s in services:
@@ -90,8 +97,7 @@ def load_community(
         f"relationships {where} in {time.perf_counter() - started:.1f} s"
     )
     store = services.graph
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
+    with _progress() as progress:
         nodes = progress.add_task("nodes", total=len(community.nodes))
         store.progress = lambda n: progress.advance(nodes, n)
         store.upsert(community.nodes)
@@ -277,8 +283,7 @@ def import_ifc_file(
     if (lon is None) != (lat is None):
         raise typer.BadParameter("give both --lon and --lat, or neither")
     location = (lon, lat) if lon is not None and lat is not None else None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with _services() as services, Progress(*columns, console=console) as progress:
+    with _services() as services, _progress() as progress:
         tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -337,8 +342,9 @@ def ingest_events_file(
     """Ingest events from CSV, JSONL or Excel (see `twinhood ingest template`) into the ledger."""
     from ingest import ingest_file
 
-    with _services() as services:
-        summary = ingest_file(services.engine, path, kind=kind)
+    with _services() as services, _progress() as progress:
+        task = progress.add_task(f"{path.name} rows", total=None)
+        summary = ingest_file(services.engine, path, kind=kind, progress=lambda n: progress.advance(task, n))
     console.print(
         f"{summary.rows:,} rows: {summary.accepted:,} accepted, {summary.duplicates:,} duplicates, "
         f"{summary.rejected:,} rejected (kept as dead letters)"
@@ -364,8 +370,17 @@ def ingest_real_log(
     community = generate(residents, seed)
     devices = devices_by_category((n.category, n.code) for n in community.nodes if isinstance(n, Device))
     when = shift_to.replace(tzinfo=UTC) if shift_to and shift_to.tzinfo is None else shift_to
-    with _services() as services:
-        summary = ingest_adapter(services.engine, name, path, devices, limit=limit, shift_to=when)
+    with _services() as services, _progress() as progress:
+        task = progress.add_task(f"{name} events", total=None)
+        summary = ingest_adapter(
+            services.engine,
+            name,
+            path,
+            devices,
+            limit=limit,
+            shift_to=when,
+            progress=lambda n: progress.advance(task, n),
+        )
     console.print(
         f"{summary.rows:,} events: {summary.accepted:,} accepted, {summary.duplicates:,} duplicates, "
         f"{summary.rejected:,} rejected; skipped source rows: {sum(summary.skipped.values()):,}"
