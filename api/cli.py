@@ -355,7 +355,7 @@ def ingest_events_file(
 
 @ingestion.command("adapter")
 def ingest_real_log(
-    name: Annotated[str, typer.Argument(help="seattle-alpr, ordonez or daiad")],
+    name: Annotated[str, typer.Argument(help="seattle-alpr, ordonez, daiad or kasteren")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     residents: Annotated[int, typer.Option(min=1, help="the demo community the log is mapped onto")] = 2000,
     seed: Annotated[int, typer.Option()] = 7,

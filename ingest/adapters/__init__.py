@@ -11,6 +11,8 @@ that :func:`ingest.events.parse_event` accepts; `community_devices` maps a devic
 * ``ordonez`` (:mod:`ingest.adapters.ordonez`): Ordonez home A or B main door → ``access_open`` and
   ``door_left_open`` on one house.
 * ``daiad`` (:mod:`ingest.adapters.daiad`): DAIAD hourly water meters → ``meter_reading``.
+* ``kasteren`` (:mod:`ingest.adapters.kasteren`): van Kasteren house A front door → ``access_open`` on
+  a third house.
 
 :func:`ingest_adapter` sends an adapter's events through the same intake as file import: valid
 events to the ledger, invalid ones to dead letters with the reason, counted per outcome.
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from graph.errors import ValidationError
-from ingest.adapters import daiad, ordonez, seattle_alpr
+from ingest.adapters import daiad, kasteren, ordonez, seattle_alpr
 from ingest.sources.files import FileSummary, ingest_rows
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ ADAPTERS: dict[str, Adapter] = {
     seattle_alpr.NAME: seattle_alpr.read,
     ordonez.NAME: ordonez.read,
     daiad.NAME: daiad.read,
+    kasteren.NAME: kasteren.read,
 }
 """Adapter name → its ``read`` function."""
 

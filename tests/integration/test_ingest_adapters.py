@@ -6,6 +6,7 @@ import csv
 import gzip
 import zipfile
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 ALPR = DATA / "vehicles" / "uwchr_spd_alpr_pub.csv.gz"
 ORDONEZ = DATA / "sensors" / "uci_adl_binary_ordonez"
 DAIAD = DATA / "sensors" / "daiad_water" / "swm_trialA_clean.zip"
+KASTEREN = DATA / "sensors" / "kasteren_houseA" / "kasterenSenseData.txt"
 LIMIT = 2000
 
 
@@ -82,6 +84,30 @@ def test_ordonez_main_door_openings_land_on_one_house(
     assert {(e["device"], e["house"]) for e in events} == {
         ("E01B01-U1-DOOR", "house:E01B01-1-1001" if home == "A" else "house:E01B01-1-1002")
     }
+
+
+def test_kasteren_front_door_openings_land_on_a_third_house(
+    spatial_engine: Engine, devices: dict[str, list[str]]
+) -> None:
+    lines = KASTEREN.read_text(encoding="latin-1").splitlines()
+    rows = [line.split("\t") for line in lines[lines.index(next(x for x in lines if x.startswith("---"))) + 1 :]]
+    rows = [fields for fields in rows if len(fields) == 4]
+    front_door = sum(1 for fields in rows if fields[2].strip() == "12")
+    assert (len(rows), front_door) == (1319, 100)  # the file's own trailer says "Length: 1319"
+    summary = ingest_adapter(spatial_engine, "kasteren", KASTEREN, devices)
+    assert (summary.rows, summary.accepted, summary.duplicates, summary.rejected) == (front_door, front_door, 0, 0)
+    assert sum(summary.skipped.values()) + front_door == len(rows)
+    assert "unreadable row" not in summary.skipped and summary.skipped["Hall-Bathroom door: no event kind"] == 260
+    again = ingest_adapter(spatial_engine, "kasteren", KASTEREN, devices)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, front_door, 0)
+    assert _kinds(spatial_engine) == Counter({"access_open": front_door})
+    with spatial_engine.connect() as conn:
+        first, last = conn.execute(text("SELECT min(ts), max(ts) FROM event_ledger")).one()
+    assert (first, last) == (datetime(2008, 2, 25, 9, 19, 28, tzinfo=UTC), datetime(2008, 3, 23, 18, 4, 46, tzinfo=UTC))
+    events = list(ADAPTERS["kasteren"](KASTEREN, devices))
+    assert events == list(ADAPTERS["kasteren"](KASTEREN, devices))
+    assert {(e["device"], e["house"]) for e in events} == {("E01B01-U1-DOOR", "house:E01B01-1-1003")}
+    assert (events[0]["ts"], events[-1]["ts"]) == ("2008-02-25T10:19:28+01:00", "2008-03-23T19:04:46+01:00")
 
 
 def test_daiad_hourly_readings_land_on_the_water_meters(spatial_engine: Engine, devices: dict[str, list[str]]) -> None:

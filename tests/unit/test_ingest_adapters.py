@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graph.codes import check_plate
-from ingest.adapters import ADAPTERS, daiad, devices_by_category, ordonez, seattle_alpr
+from ingest.adapters import ADAPTERS, daiad, devices_by_category, kasteren, ordonez, seattle_alpr
 from ingest.adapters.timeline import time_offset
 from ingest.events import parse_event
 
@@ -129,6 +129,49 @@ def test_ordonez_door_intervals_become_openings_and_left_open_pairs(tmp_path: Pa
         list(ordonez.read(tmp_path / "x.txt", DEVICES))
 
 
+KASTEREN_HEADER = (
+    "Start time: Time sensor started firing\r\nSensor IDs are: \r\n    [ 5]    'Hall-Toilet door'  \r\n"
+    "    [12]    'Frontdoor'         \r\n\r\nStart time          \tEnd time            \tID\tVal\r\n"
+    "--------------------\t--------------------\t--\t---\r\n"
+)
+
+
+def test_kasteren_front_door_rows_become_openings_on_the_third_house(tmp_path: Path) -> None:
+    path = tmp_path / "kasterenSenseData.txt"
+    path.write_text(
+        KASTEREN_HEADER + "25-Feb-2008 10:19:28\t25-Feb-2008 10:19:32\t12\t1\r\n"
+        "25-Feb-2008 10:20:00\t25-Feb-2008 10:20:05\t5\t1\r\n"
+        "25-Feb-2008 10:21:00\t25-Feb-2008 10:21:05\t7\t1\r\n"  # not in the header's list
+        "31-Feb-2008 10:22:00\t31-Feb-2008 10:22:05\t12\t1\r\n"  # no such day
+        "23-Mar-2008 19:04:46\t23-Mar-2008 19:04:47\t12\t1\r\nLength: 5"
+    )
+    devices = {**DEVICES, "water_meter": [*DEVICES["water_meter"], "E01B01-2-202-WM"]}  # a third house
+    skipped: Counter[str] = Counter()
+    events = list(kasteren.read(path, devices, skipped=skipped))
+    assert [(e["id"], e["ts"]) for e in events] == [
+        ("kasterenA-1-open", "2008-02-25T10:19:28+01:00"), ("kasterenA-5-open", "2008-03-23T19:04:46+01:00"),
+    ]  # fmt: skip
+    assert {(e["device"], e["house"], e["method"]) for e in events} == {
+        ("E01B01-U2-DOOR", "house:E01B01-2-202", "card")
+    }
+    assert skipped == Counter({"Hall-Toilet door: no event kind": 1, "sensor 7: no event kind": 1, "unreadable row": 1})
+    assert all(parse_event(e).kind == "access_open" for e in events)
+    assert list(kasteren.read(path, devices, limit=3)) == events[:1]
+    target = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    shifted = list(kasteren.read(path, devices, shift_to=target))
+    assert datetime.fromisoformat(shifted[-1]["ts"]) == target and shifted[-1]["ts"].endswith("+02:00")
+    first, last = (datetime.fromisoformat(e["ts"]) for e in events)
+    assert datetime.fromisoformat(shifted[0]["ts"]) == target - (last - first)
+    assert [e["id"] for e in shifted] == [e["id"] for e in events]
+    assert list(kasteren.read(path, devices, limit=1, shift_to=target)) == shifted[:1]
+    with pytest.raises(ValueError, match="house 3 is needed"):
+        list(kasteren.read(path, DEVICES))
+    activities = tmp_path / "kasterenActData.txt"
+    activities.write_text("Start time          \tEnd time            \tID\r\n--\t--\t--\r\n")
+    with pytest.raises(ValueError, match="not a van Kasteren sensor file"):
+        list(kasteren.read(activities, devices))
+
+
 def test_daiad_litres_become_m3_and_households_take_meters_in_turn(tmp_path: Path) -> None:
     path = tmp_path / "swm.csv"
     path.write_text(
@@ -157,5 +200,5 @@ def test_daiad_litres_become_m3_and_households_take_meters_in_turn(tmp_path: Pat
 
 
 def test_registry_and_device_lists() -> None:
-    assert set(ADAPTERS) == {"seattle-alpr", "ordonez", "daiad"}
+    assert set(ADAPTERS) == {"seattle-alpr", "ordonez", "daiad", "kasteren"}
     assert devices_by_category([("a", "2"), ("a", "1"), ("a", "1")]) == {"a": ["1", "2"]}
