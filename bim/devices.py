@@ -28,7 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from bim.geometry import Shape
-from bim.model import IfcModel
+from bim.model import IfcModel, attribute
 from bim.spaces import SpaceInfo
 from bim.storeys import StoreyInfo, direct_space, storey_of
 
@@ -70,12 +70,12 @@ class DeviceInfo:
 
     @property
     def name(self) -> str:
-        name = self.entity.Name or getattr(self.entity, "LongName", None)
+        name = self.entity.Name or attribute(self.entity, "LongName")
         return str(name).strip() if name and str(name).strip() else f"{self.category} {self.guid}"
 
 
 def _predefined(element: Any) -> str | None:
-    value = getattr(element, "PredefinedType", None)
+    value = attribute(element, "PredefinedType")
     return str(value) if value and str(value) not in ("NOTDEFINED", "USERDEFINED") else None
 
 
@@ -103,7 +103,7 @@ def position(element: Any, shape: Shape | None, length_scale: float) -> tuple[fl
         low, high = shape.verts.min(axis=0), shape.verts.max(axis=0)
         centre = (low + high) / 2
         return float(centre[0]), float(centre[1]), float(centre[2])
-    placement = getattr(element, "ObjectPlacement", None)
+    placement = attribute(element, "ObjectPlacement")
     if placement is None:
         return None
     m = ifcopenshell.util.placement.get_local_placement(placement)

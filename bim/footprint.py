@@ -17,7 +17,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from bim.geometry import Shape
-from bim.model import IfcModel
+from bim.model import IfcModel, attribute
 
 FOOTPRINT_CLASSES = ("IfcWall", "IfcCurtainWall", "IfcSlab", "IfcColumn", "IfcSpace")
 NEVER = ("IfcSite", "IfcOpeningElement", "IfcAnnotation", "IfcVirtualElement")
@@ -37,7 +37,7 @@ class Footprint:
 def footprint_elements(model: IfcModel) -> list[Any]:
     """Return the elements a footprint is made of: walls, floor slabs (not roofs), columns and spaces."""
     chosen = [e for cls in FOOTPRINT_CLASSES for e in model.by_type(cls)]
-    return [e for e in chosen if not (e.is_a("IfcSlab") and getattr(e, "PredefinedType", None) == "ROOF")]
+    return [e for e in chosen if not (e.is_a("IfcSlab") and attribute(e, "PredefinedType") == "ROOF")]
 
 
 def building_footprint(model: IfcModel, shapes: dict[int, Shape]) -> Footprint | None:

@@ -42,11 +42,11 @@ class Shape:
     material_ids: npt.NDArray[np.int32]
     materials: list[Rgba] = field(default_factory=list)
 
-    @property
+    @cached_property
     def zmin(self) -> float:
         return float(self.verts[:, 2].min())
 
-    @property
+    @cached_property
     def zmax(self) -> float:
         return float(self.verts[:, 2].max())
 

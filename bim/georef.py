@@ -61,7 +61,12 @@ class Georeference:
 
     @cached_property
     def _transformer(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(self.crs), WGS84, always_xy=True)
+        crs = pyproj.CRS.from_user_input(self.crs)
+        if self.method != "map_conversion":
+            # A local plane on the WGS84 ellipsoid: to its own geographic CRS, PROJ builds the same
+            # pipeline as to EPSG:4326, without searching its database for operations (~12 ms).
+            return pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+        return pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
 
     def to_map(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Return map coordinates (in `crs`) of model points in metres."""

@@ -123,6 +123,16 @@ def renamed_schema(path: Path, written: str, read_as: str) -> Iterator[Path]:
         os.unlink(dst.name)
 
 
+def attribute(entity: Any, name: str) -> Any:
+    """Return `entity.<name>`, or None when its class has no such attribute in the file's schema.
+
+    As `getattr(entity, name, None)`, without ifcopenshell's fallback for a name the schema does
+    not declare (e.g. an IFC2X3 IfcSpace's PredefinedType), which imports the schema's whole
+    module of rules (~8 ms) to look for a derived attribute of that name.
+    """
+    return getattr(entity, name, None) if entity.get_attribute_category(name) else None
+
+
 def memory_logger() -> Any:
     """Return an ifcopenshell logger of our own that keeps its messages (the global log is shared)."""
     logger: Any = ifcopenshell.ifcopenshell_wrapper.logger()
@@ -164,7 +174,7 @@ def _scales(model: Any) -> tuple[float, float]:
     projects = model.by_type("IfcProject")
     units = projects[0].UnitsInContext.Units if projects and projects[0].UnitsInContext else ()
     # No area unit declared: quantities follow the length unit (xbim writes mm² in a mm model).
-    declared = any(getattr(u, "UnitType", None) == "AREAUNIT" for u in units)
+    declared = any(attribute(u, "UnitType") == "AREAUNIT" for u in units)
     area = float(ifcopenshell.util.unit.calculate_unit_scale(model, "AREAUNIT")) if declared else length**2
     return length, area
 

@@ -33,7 +33,7 @@ import ifcopenshell.util.element
 from shapely.geometry.base import BaseGeometry
 
 from bim.geometry import Shape
-from bim.model import IfcModel
+from bim.model import IfcModel, attribute
 from bim.storeys import StoreyInfo, storey_of
 
 Kind = Literal["house", "unit"]
@@ -82,7 +82,7 @@ class SpaceInfo:
 
     @property
     def long_name(self) -> str | None:
-        return _text(getattr(self.entity, "LongName", None))
+        return _text(attribute(self.entity, "LongName"))
 
     @property
     def label(self) -> str:
@@ -97,7 +97,7 @@ class SpaceInfo:
         return self.shape.footprint if self.shape is not None and not self.shape.footprint.is_empty else None
 
     def words(self) -> str:
-        predefined = getattr(self.entity, "PredefinedType", None)
+        predefined = attribute(self.entity, "PredefinedType")
         return " ".join(str(p) for p in (self.name, self.long_name, self.entity.ObjectType, predefined) if p).lower()
 
 
@@ -114,7 +114,7 @@ class ZoneInfo:
 
     @property
     def label(self) -> str:
-        parts = [p for p in (_text(self.entity.Name), _text(getattr(self.entity, "LongName", None))) if p]
+        parts = [p for p in (_text(self.entity.Name), _text(attribute(self.entity, "LongName"))) if p]
         return " ".join(dict.fromkeys(parts)) or self.guid
 
     @property
@@ -156,7 +156,7 @@ def is_dwelling(space: SpaceInfo) -> bool:
     """Return True when a space is a House by itself (see the module's rule)."""
     if space.storey is None or space.storey.number < 1:
         return False
-    predefined = str(getattr(space.entity, "PredefinedType", None) or "").upper()
+    predefined = str(attribute(space.entity, "PredefinedType") or "").upper()
     if predefined in NOT_DWELLING_TYPES:
         return False
     words = space.words()
@@ -235,7 +235,7 @@ def adjacent_pairs(model: IfcModel, spaces: list[SpaceInfo]) -> tuple[set[tuple[
     ]
     pairs: set[tuple[str, str]] = set()
     for b in boundaries:
-        other = getattr(b, "CorrespondingBoundary", None)
+        other = attribute(b, "CorrespondingBoundary")
         if other is not None and other.RelatingSpace is not None and other.RelatingSpace.id() in by_id:
             a, c = by_id[b.RelatingSpace.id()], by_id[other.RelatingSpace.id()]
             if a is not c:

@@ -15,7 +15,7 @@ from typing import Any
 import ifcopenshell.util.element
 import ifcopenshell.util.placement
 
-from bim.model import IfcModel
+from bim.model import IfcModel, attribute
 
 MAX_DEPTH = 32  # of containment and aggregation walked up from an element
 
@@ -34,7 +34,7 @@ class StoreyInfo:
 
     @property
     def name(self) -> str | None:
-        return self.entity.Name or getattr(self.entity, "LongName", None) or None
+        return self.entity.Name or attribute(self.entity, "LongName") or None
 
 
 def elevation_m(storey: Any, length_scale: float) -> float:

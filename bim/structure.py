@@ -26,7 +26,7 @@ from bim.errors import UnsupportedModel
 from bim.footprint import footprint_elements
 from bim.geometry import Shape
 from bim.georef import Georeference
-from bim.model import IfcModel
+from bim.model import IfcModel, attribute
 from bim.spaces import MAX_AREA_M2, SpaceInfo, ZoneInfo, adjacent_pairs, apartment_zones, classify, read_spaces, use_of
 from bim.storeys import StoreyInfo, number_storeys
 from graph import (
@@ -312,7 +312,7 @@ def extract(
             "uid": building_uid,
             "source": model.source,
             "code": code,
-            "name": building_name or root.Name or getattr(root, "LongName", None) or model.path.stem,
+            "name": building_name or root.Name or attribute(root, "LongName") or model.path.stem,
             "floors_above": max(above, 1),
             "floors_below": sum(1 for s in storeys if s.number < 0),
             "ifc_guid": root.GlobalId,
