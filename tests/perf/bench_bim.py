@@ -22,7 +22,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -96,31 +95,10 @@ def _measure(kind: str, path: Path, graph_db: str = "", pg_db: str = "") -> dict
 
 def _scratch_import(path: Path) -> dict[str, Any]:
     """Import into a graph and a PostGIS database made for it, dropped afterwards."""
-    import psycopg
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
+    from tests.perf.scratch import scratch_graph, scratch_postgis
 
-    from api.stack import libpq_url
-    from graph import GraphSettings, GraphStore
-    from graph.admin import create_database, drop_database
-    from spatial import SpatialSettings, migrate
-
-    settings, url = GraphSettings(), SpatialSettings().database_url
-    graph_db, pg_db = f"bench_{uuid.uuid4().hex[:10]}", f"bench_{uuid.uuid4().hex[:10]}"
-    create_database(settings, graph_db)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {pg_db}")
-    try:
-        engine = create_engine(make_url(url).set(database=pg_db))
-        migrate(engine)
-        engine.dispose()
-        with GraphStore.from_settings(settings, graph_db) as store:
-            store.ensure_schema()
-        return _measure("import", path, graph_db, pg_db)
-    finally:
-        drop_database(settings, graph_db)
-        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {pg_db} WITH (FORCE)")
+    with scratch_graph() as store, scratch_postgis() as engine:
+        return _measure("import", path, store.database, str(engine.url.database))
 
 
 def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,30 +13,16 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from graph import GraphSettings, GraphStore, uid
-from graph.admin import create_database, drop_database
 from graph.generator import Community, generate
 from graph.ontology import RELATION_OF_MODEL
+from tests.perf.scratch import scratch_graph
 
 BATCH = 5000
-
-
-@contextmanager
-def scratch_database(settings: GraphSettings) -> Iterator[GraphStore]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    create_database(settings, name)
-    try:
-        with GraphStore.from_settings(settings, name) as store:
-            store.ensure_schema()  # both runs start from the same constraints and indexes
-            yield store
-    finally:
-        drop_database(settings, name)
 
 
 def raw_load(store: GraphStore, community: Community) -> tuple[float, float]:
@@ -111,19 +97,19 @@ def main(argv: list[str] | None = None) -> int:
         f"(generated in {time.perf_counter() - started:.1f} s); server {settings.neo4j_uri}"
     )
 
-    with scratch_database(settings) as warm:  # warm the server's JIT and caches on a small load
+    with scratch_graph(settings) as warm:  # warm the server's JIT and caches on a small load
         our_load(warm, generate(300, args.seed + 1))
 
     best: dict[str, tuple[float, float]] = {}
     for _ in range(args.rounds):
         for name, load in (("baseline", raw_load), ("twinhood", our_load)):
-            with scratch_database(settings) as store:
+            with scratch_graph(settings) as store:
                 times = load(store, community)
                 if name == "twinhood":
                     assert store.counts().get("Person", 0) >= args.residents
             best[name] = min(best.get(name, times), times, key=sum)
 
-    with scratch_database(settings) as store:
+    with scratch_graph(settings) as store:
         our_load(store, community)
         rng = random.Random(args.seed)
         pool = [n.uid for n in community.nodes if n.label in ("Person", "House", "Vehicle")]

@@ -26,58 +26,22 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
-from api.stack import libpq_url
 from graph import GraphSettings, GraphStore
 from graph import uid as uids
-from graph.admin import create_database, drop_database
 from graph.generator import generate
 from graph.ontology import Device, House, Person, Vehicle
 from ingest import IngestSettings
-from spatial import SpatialSettings, migrate
+from tests.perf.scratch import scratch_graph, scratch_postgis
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _admin(sql: str) -> None:
-    with psycopg.connect(libpq_url(SpatialSettings().database_url), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[Engine]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    _admin(f"CREATE DATABASE {name}")
-    engine = create_engine(make_url(SpatialSettings().database_url).set(database=name))
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        _admin(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-@contextmanager
-def scratch_graph(settings: GraphSettings) -> Iterator[GraphStore]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    create_database(settings, name)
-    try:
-        with GraphStore.from_settings(settings, name) as store:
-            store.ensure_schema()
-            yield store
-    finally:
-        drop_database(settings, name)
 
 
 class EventMaker:
@@ -245,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         **({"TWINHOOD_MQTT_SHARED_GROUP": tag} if args.connections > 1 else {}),
     }
     log_path = Path(f"/tmp/{tag}.log")
-    with scratch_postgres() as engine, scratch_graph(GraphSettings()) as store:
+    with scratch_postgis() as engine, scratch_graph(GraphSettings()) as store:
         maker = EventMaker(store, args.residents, seed=7)
         print(f"community: {maker.nodes} nodes loaded in {maker.load_s:.1f} s; worker logs {log_path}.*")
         if args.processes == 2:

@@ -24,10 +24,8 @@ import random
 import statistics
 import sys
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -36,16 +34,16 @@ import pandas as pd
 import psycopg
 import shapely
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from starlette.exceptions import StarletteDeprecationWarning
 
 from api.app import create_app
 from api.bootstrap import Services
 from api.stack import libpq_url
 from graph import GraphSettings, GraphStore
-from spatial import Feature, SpatialSettings, make_engine, migrate, write_features
+from spatial import Feature, write_features
 from spatial.tiles import BUFFER, EXTENT, encode_overlay, layer_version, tile, tile_bounds
 from tests.conftest import SHARED_DATA
+from tests.perf.scratch import scratch_postgis
 
 with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 instead of httpx; irrelevant to timing
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -71,24 +69,6 @@ BASELINE_COLUMNS = {
 
 Tiles = list[tuple[int, int, int]]
 Fetch = Callable[[int, int, int], Any]
-
-
-@contextmanager
-def scratch_database() -> Iterator[Engine]:
-    """Yield an engine on a new, migrated PostGIS database; drop it afterwards."""
-    admin_url = libpq_url(SpatialSettings().database_url)
-    name = f"bench_tiles_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = make_url(SpatialSettings().database_url).set(database=name)
-    engine = make_engine(SpatialSettings(database_url=url.render_as_string(hide_password=False)))  # as served
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def replicated(frame: gpd.GeoDataFrame, step: tuple[float, float], copies: int) -> gpd.GeoDataFrame:
@@ -236,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the tiles per contender")
     args = parser.parse_args(argv)
 
-    with scratch_database() as engine:
+    with scratch_postgis() as engine:
         started = time.perf_counter()
         frames = load(engine, args.copies)
         sizes = ", ".join(f"{len(f):,} {name}" for name, f in frames.items())
