@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from faker import Faker
 
@@ -41,6 +41,7 @@ from graph.ontology import (
     Household,
     InGrid,
     InstalledIn,
+    KeyPersonCategory,
     LegalRepresentativeOf,
     Link,
     LivesIn,
@@ -207,14 +208,7 @@ _ROADS = (
 )
 _ETHNICITIES = ("汉族", "回族", "满族", "蒙古族", "朝鲜族", "土家族", "壮族")
 _ETHNICITY_WEIGHTS = (0.91, 0.03, 0.03, 0.012, 0.008, 0.005, 0.005)
-_KEY_CATEGORIES = (
-    "released_prisoner",
-    "community_correction",
-    "drug_user",
-    "mental_disorder",
-    "petitioner",
-    "at_risk_youth",
-)
+_KEY_CATEGORIES = tuple(c for c in get_args(KeyPersonCategory) if c != "other")
 _PHONE_PREFIXES = ("13", "15", "18", "17", "19", "16", "14")
 _PHONE_WEIGHTS = (0.32, 0.24, 0.22, 0.08, 0.08, 0.03, 0.03)
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -38,7 +38,7 @@ from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ingest.adapters.ordonez import HouseDoor, pick_house
-from ingest.adapters.timeline import time_offset
+from ingest.adapters.timeline import shifted, time_offset
 
 NAME: Final = "kasteren"
 ZONE: Final = ZoneInfo("Europe/Amsterdam")
@@ -169,5 +169,4 @@ def read(
     every = events(intervals, names, target, Counter())
     offset = time_offset(every[-1]["ts"] if every else None, shift_to)
     kept = intervals[:limit] if limit is not None else intervals
-    for event in events(kept, names, target, skipped if skipped is not None else Counter()):
-        yield {**event, "ts": (event["ts"] + offset).astimezone(ZONE).isoformat()}
+    yield from shifted(events(kept, names, target, skipped if skipped is not None else Counter()), offset, ZONE)

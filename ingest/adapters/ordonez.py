@@ -36,7 +36,7 @@ from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from graph import uid as uids
-from ingest.adapters.timeline import time_offset
+from ingest.adapters.timeline import shifted, time_offset
 
 NAME: Final = "ordonez"
 ZONE: Final = ZoneInfo("Europe/Madrid")
@@ -201,5 +201,4 @@ def read(
     every = events(intervals, home, target, Counter())
     offset = time_offset(every[-1]["ts"] if every else None, shift_to)
     kept = intervals[:limit] if limit is not None else intervals
-    for event in events(kept, home, target, skipped if skipped is not None else Counter()):
-        yield {**event, "ts": (event["ts"] + offset).astimezone(ZONE).isoformat()}
+    yield from shifted(events(kept, home, target, skipped if skipped is not None else Counter()), offset, ZONE)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 
 def time_offset(last: datetime | None, shift_to: datetime | None) -> timedelta:
@@ -18,3 +20,9 @@ def time_offset(last: datetime | None, shift_to: datetime | None) -> timedelta:
     if shift_to.tzinfo is None or shift_to.utcoffset() is None:
         raise ValueError("shift_to needs a time zone")
     return shift_to - last
+
+
+def shifted(events: Iterable[dict[str, Any]], offset: timedelta, zone: tzinfo) -> Iterator[dict[str, Any]]:
+    """Yield events with `ts` moved by `offset` and written as ISO-8601 in the source's time zone."""
+    for event in events:
+        yield {**event, "ts": (event["ts"] + offset).astimezone(zone).isoformat()}
