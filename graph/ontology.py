@@ -433,6 +433,45 @@ class Alarm(Node):
     handler: str | None = None
 
 
+class RiskFlag(Node):
+    """A finding of a risk detector on an entity (REQUIREMENTS §3), explainable and versioned.
+
+    ``inputs`` and ``thresholds`` are JSON text (graph properties hold no maps): the event ids or
+    aggregates the finding rests on, and the configured thresholds it was judged against.
+    """
+
+    label: ClassVar[str] = "RiskFlag"
+    caption = "detector"
+    indexed = ("detector", "status")
+    detector: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    score: float = Field(ge=0, le=1, description="how strongly the finding holds, 0..1")
+    explanation: str = Field(min_length=1)
+    clears_when: str = Field(min_length=1, description="what makes the flag go away")
+    inputs: str = Field(default="{}", description="JSON: event ids or aggregates the finding rests on")
+    thresholds: str = Field(default="{}", description="JSON: the thresholds in force")
+    status: Literal["open", "cleared"] = "open"
+    raised_at: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    cleared_at: datetime | None = None
+
+
+class WatchEntry(Node):
+    """An entry of the watch list (布控): a person or vehicle, by uid, plate or ID number."""
+
+    label: ClassVar[str] = "WatchEntry"
+    caption = "reason"
+    indexed = ("plate", "id_number")
+    reason: str = Field(min_length=1)
+    level: int = Field(default=2, ge=1, le=4, description="severity of a hit, 1 = most severe")
+    plate: Plate | None = None
+    id_number: str | None = None
+    added_by: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 NODE_TYPES: dict[str, type[Node]] = {
     cls.label: cls
     for cls in (
@@ -452,6 +491,8 @@ NODE_TYPES: dict[str, type[Node]] = {
         Grid,
         Event,
         Alarm,
+        RiskFlag,
+        WatchEntry,
     )
 }
 
@@ -635,6 +676,37 @@ class PassedThrough(Link):
     last_seen: datetime
 
 
+class Flags(Link):
+    """A risk flag is raised on the entity it concerns."""
+
+    type: ClassVar[str] = "FLAGS"
+
+
+class Watches(Link):
+    """A watch-list entry watches a person or vehicle."""
+
+    type: ClassVar[str] = "WATCHES"
+
+
+class AssociatedWith(Link):
+    """An inferred relationship between two subjects, with its evidence (REQUIREMENTS §3).
+
+    ``kind`` is how it was inferred (co_travel, same_house_night, co_presence); one edge per kind.
+    """
+
+    type: ClassVar[str] = "ASSOCIATED_WITH"
+    kind: Literal["co_travel", "same_house_night", "co_presence"]
+    count: int = Field(ge=1)
+    first_seen: datetime
+    last_seen: datetime
+    evidence: list[str] = Field(default_factory=list, description="a sample of the event ids behind it")
+    confidence: float = Field(ge=0, le=1)
+    algorithm: str = Field(default="", description="the inference and its version")
+
+    def _uid_key(self) -> str | None:
+        return self.kind
+
+
 class ServesIn(Link):
     """A defence-force member serves in an estate."""
 
@@ -657,6 +729,7 @@ class Relation:
 
 _PLACES = ("Region", "Estate", "Building", "Storey", "Unit", "House")
 _SPACES = ("Storey", "Unit", "House")
+_MOVERS = ("Person", "Vehicle", "NonMotorVehicle")
 _SUBJECTS = ("Person", "Vehicle", "NonMotorVehicle", "House", "Unit", "Storey", "Building", "Estate", "Device")
 RELATIONS: dict[str, Relation] = {
     r.type: r
@@ -682,6 +755,9 @@ RELATIONS: dict[str, Relation] = {
         Relation("EVIDENCED_BY", EvidencedBy, ("Alarm",), ("Event",)),
         Relation("SHOWN_BY", ShownBy, ("Alarm",), ("Device",)),
         Relation("PASSED_THROUGH", PassedThrough, ("Person", "Vehicle", "NonMotorVehicle"), ("Device",)),
+        Relation("FLAGS", Flags, ("RiskFlag",), (*_SUBJECTS, "Grid", "Organisation")),
+        Relation("WATCHES", Watches, ("WatchEntry",), ("Person", "Vehicle")),
+        Relation("ASSOCIATED_WITH", AssociatedWith, _MOVERS, _MOVERS),
     )
 }
 RELATION_OF_MODEL = {r.model: r for r in RELATIONS.values()}

@@ -24,6 +24,8 @@ LABEL_OF_PREFIX: dict[str, str] = {
     "grid": "Grid",
     "event": "Event",
     "alarm": "Alarm",
+    "risk": "RiskFlag",
+    "watch": "WatchEntry",
 }
 PREFIX_OF_LABEL = {label: prefix for prefix, label in LABEL_OF_PREFIX.items()}
 
@@ -111,6 +113,15 @@ def event(event_id: str) -> str:
 
 def alarm(alarm_id: str) -> str:
     return _make("alarm", alarm_id)
+
+
+def risk_flag(detector: str, subject: str, key: str = "") -> str:
+    """One flag per detector, subject and (optionally) episode key: re-running a detector updates it."""
+    return _make("risk", detector, subject.replace(":", "~"), *([key] if key else []))
+
+
+def watch_entry(code: str) -> str:
+    return _make("watch", code)
 
 
 def relation(rel_type: str, start: str, end: str, key: str | None = None) -> str:

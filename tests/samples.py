@@ -76,6 +76,17 @@ NODES: dict[str, o.Node] = {
         o.Grid(uid=uid.grid("E01G1"), source=SOURCE, code="E01G1", name="一网格"),
         o.Event(uid=uid.event("ev-1"), source=SOURCE, kind="face_capture", occurred_at=WHEN),
         o.Alarm(uid=uid.alarm("al-1"), source=SOURCE, kind="smoke", severity=1, opened_at=WHEN),
+        o.RiskFlag(
+            uid=uid.risk_flag("long_out", uid.person("P000001")),
+            source=SOURCE,
+            detector="long_out",
+            version="1",
+            score=0.8,
+            explanation="not seen coming back for 5 days",
+            clears_when="seen entering the estate",
+            raised_at=WHEN,
+        ),
+        o.WatchEntry(uid=uid.watch_entry("W1"), source=SOURCE, reason="在逃", plate="京A12345"),
     ]
 }
 
@@ -95,6 +106,14 @@ LINKS: dict[str, o.Link] = {
                 "LIVES_IN": {"registered": True},
                 "RESPONSIBLE_FOR": {"role": "grid_worker"},
                 "PASSED_THROUGH": {"count": 3, "first_seen": WHEN, "last_seen": WHEN},
+                "ASSOCIATED_WITH": {
+                    "kind": "co_travel",
+                    "count": 4,
+                    "first_seen": WHEN,
+                    "last_seen": WHEN,
+                    "evidence": ["ev-1"],
+                    "confidence": 0.7,
+                },
             }.get(rel.type, {}),
         }
     )
