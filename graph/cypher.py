@@ -80,6 +80,20 @@ def nodes_by_uid(label: str) -> str:
     )
 
 
+@cache
+def all_nodes(label: str) -> str:
+    """Every node of one label, for batch jobs that read a whole community."""
+    return f"MATCH (n:{_label(label)}) RETURN labels(n) AS labels, properties(n) AS props"
+
+
+@cache
+def all_links(rel_type: str) -> str:
+    """Every relationship of one type with its ends' uids."""
+    if rel_type not in RELATIONS:
+        raise ValueError(f"unknown relationship type {rel_type!r}")
+    return f"MATCH (a)-[r:{rel_type}]->(b) RETURN a.uid AS start, b.uid AS end, properties(r) AS props"
+
+
 def _end(node: str) -> str:
     caption = ", ".join(f"{node}.{field}" for field in CAPTIONS)
     return f"{{uid: {node}.uid, labels: labels({node}), caption: toString(coalesce({caption}))}}"

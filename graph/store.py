@@ -336,6 +336,28 @@ class GraphStore:
             out[r["type"]] = out.get(r["type"], 0) + r["n"]
         return out
 
+    def nodes(self, label: str) -> list[Node]:
+        """Return every node of a label, typed (for batch jobs over a whole community)."""
+        if label not in NODE_TYPES:
+            raise ValidationError("label", label, f"unknown label; known: {', '.join(NODE_TYPES)}")
+        return [node_from_props(r["labels"], r["props"]) for r in self._read(cypher.all_nodes(label))]
+
+    def links(self, rel_type: str) -> list[Link]:
+        """Return every relationship of a type, typed, with its ends."""
+        if rel_type not in RELATIONS:
+            raise ValidationError("rel_type", rel_type, f"unknown relationship type; known: {', '.join(RELATIONS)}")
+        model = RELATIONS[rel_type].model
+        return [
+            model.model_validate(
+                {
+                    **{k: _native(v) for k, v in r["props"].items() if k in model.model_fields},
+                    "start": r["start"],
+                    "end": r["end"],
+                }
+            )
+            for r in self._read(cypher.all_links(rel_type))
+        ]
+
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None

@@ -159,3 +159,14 @@ def test_loading_the_same_graph_twice_changes_nothing(graph: GraphStore) -> None
     assert graph.counts() == counts
     assert {n.uid: n.model_dump() for n in graph.get_many(n.uid for n in NODES).values()} == snapshot
     assert counts["Person"] == 3 and counts["LIVES_IN"] == 3 and counts["LOCATED_IN"] == 4
+
+
+def test_whole_labels_and_types_read_back_as_the_models_written(graph: GraphStore) -> None:
+    people = {n.uid: n.model_copy(update={"ingested_at": None}) for n in graph.nodes("Person")}
+    assert people == {n.uid: n for n in NODES if isinstance(n, o.Person)}
+    stays = {(r.start, r.end, r.registered, r.until) for r in graph.links("LIVES_IN") if isinstance(r, o.LivesIn)}
+    assert stays == {(A, H101, True, None), (B, H101, True, at(2018)), (C, H102, False, None)}
+    with pytest.raises(ValidationError, match="rel_type"):
+        graph.links("KNOWS")
+    with pytest.raises(ValidationError, match="label"):
+        graph.nodes("Alien")
