@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -439,6 +440,63 @@ def replay(
     with _services() as services:
         n = Projector(services.engine, services.graph).replay(when)
     console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}")
+
+
+def _moment(value: str | None, option: str, zone: str) -> datetime | None:
+    """Parse an ISO-8601 time given on the command line; one without a zone is local time in `zone`."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 date or time", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+@app.command()
+def infer(
+    since: Annotated[
+        str | None, typer.Option(help="ISO-8601 start (local time without a zone); default: window_days ago")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="ISO-8601 end (exclusive); default: now")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="co_travel, same_house_night or co_presence (repeatable)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="rows to print per kind")] = 20,
+) -> None:
+    """Infer co-travel, same-house-at-night and co-presence from the ledger and write the edges to the graph."""
+    from analytics.inference import KINDS, get_settings
+    from analytics.inference import infer as run_inference
+
+    settings = get_settings()
+    unknown = [k for k in kind or () if k not in KINDS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}", param_hint="--kind"
+        )
+    kinds = [k for k in KINDS if k in (kind or KINDS)]
+    start, end = _moment(since, "--since", settings.timezone), _moment(until, "--until", settings.timezone)
+    with _services() as services:
+        result = run_inference(services.engine, services.graph, since=start, until=end, kinds=kinds, settings=settings)
+    for name, found in result.found.items():
+        table = Table(
+            "a", "b", "support", "count", "confidence", "first seen", "last seen", title=f"{name}: {len(found)} found"
+        )
+        for a in sorted(found, key=lambda a: -a.confidence)[:limit]:
+            table.add_row(
+                a.a,
+                a.b,
+                str(a.support),
+                str(a.count),
+                f"{a.confidence:.2f}",
+                f"{a.first_seen:%Y-%m-%d %H:%M}",
+                f"{a.last_seen:%Y-%m-%d %H:%M}",
+            )
+        console.print(table)
+    console.print(
+        f"[cyan]•[/] {result.since.isoformat()} to {result.until.isoformat()}: {result.written} written, "
+        f"{result.skipped} skipped (a subject not in the graph)"
+    )
 
 
 @app.command()

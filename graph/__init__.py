@@ -62,7 +62,7 @@ from graph.ontology import (
     WorksAt,
 )
 from graph.settings import GraphSettings
-from graph.store import Edge, GraphStore, NodeRef, Residence, Subgraph, validate
+from graph.store import Edge, GraphStore, NodeRef, Relationship, Residence, Subgraph, validate
 
 __all__ = [
     "NODE_TYPES",
@@ -107,6 +107,7 @@ __all__ = [
     "Region",
     "RegisteredAt",
     "Relation",
+    "Relationship",
     "Residence",
     "ResponsibleFor",
     "RiskFlag",

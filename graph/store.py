@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -74,6 +75,44 @@ class Residence:
     until: datetime | None
     registered: bool
     role: str
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A relationship seen from one end: its uid, type, direction, the node at the other end, its properties."""
+
+    uid: str
+    type: str
+    outgoing: bool
+    other: NodeRef
+    properties: dict[str, Any]
+
+
+OPEN_ALARM_STATUSES = ("open", "acknowledged", "dispatched")
+
+
+@cache
+def _relationships_query(label: str, rel_types: tuple[str, ...]) -> str:
+    """Relationships of one node (of `rel_types`, all when empty) with the other end and the properties."""
+    unknown = [t for t in rel_types if t not in RELATIONS]
+    if unknown:
+        raise ValueError(f"unknown relationship type(s) {', '.join(unknown)}")
+    types = ":" + "|".join(rel_types) if rel_types else ""
+    return (
+        f"MATCH (n:{label} {{uid: $uid}})-[r{types}]-(m) "
+        f"RETURN r.uid AS uid, type(r) AS type, startNode(r).uid = $uid AS outgoing, {cypher._end('m')} AS other, "
+        "properties(r) AS props LIMIT $limit"
+    )
+
+
+@cache
+def _attached_query(label: str, rel_type: str, target: str) -> str:
+    """Nodes of `label` joined by `rel_type` to any of a list of `target`-labelled uids, with a status filter."""
+    return (
+        f"MATCH (t:{target}) WHERE t.uid IN $uids "
+        f"MATCH (x:{label})-[:{rel_type}]->(t) WHERE x.status IN $statuses "
+        "RETURN t.uid AS target, labels(x) AS labels, properties(x) AS props"
+    )
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -324,6 +363,44 @@ class GraphStore:
             for r in records
             if r["person"] is not None
         ]
+
+    def relationships(self, uid: str, rel_types: Sequence[str] | None = None, limit: int = 1000) -> list[Relationship]:
+        """Return the relationships of `uid` (of `rel_types`, all when None) with their properties, in one query."""
+        query = _relationships_query(_label_of(uid), tuple(sorted(set(rel_types or ()))))
+        return [
+            Relationship(
+                r["uid"],
+                r["type"],
+                bool(r["outgoing"]),
+                NodeRef(
+                    r["other"]["uid"],
+                    next(x for x in r["other"]["labels"] if x in NODE_TYPES),
+                    r["other"]["caption"] or r["other"]["uid"],
+                ),
+                {k: _native(v) for k, v in r["props"].items()},
+            )
+            for r in self._read(query, uid=uid, limit=limit)
+        ]
+
+    def open_alarms(self, uids: Iterable[str]) -> dict[str, list[Node]]:
+        """Return the open, acknowledged or dispatched alarms RAISED_ON each of `uids` (one query per label)."""
+        return self._attached("Alarm", "RAISED_ON", uids, OPEN_ALARM_STATUSES)
+
+    def risk_flags(self, uids: Iterable[str], statuses: Sequence[str] = ("open",)) -> dict[str, list[Node]]:
+        """Return the risk flags (with `statuses`) that FLAGS each of `uids` (one query per label)."""
+        return self._attached("RiskFlag", "FLAGS", uids, statuses)
+
+    def _attached(
+        self, label: str, rel_type: str, uids: Iterable[str], statuses: Sequence[str]
+    ) -> dict[str, list[Node]]:
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for u in dict.fromkeys(uids):
+            by_label[_label_of(u)].append(u)
+        out: dict[str, list[Node]] = {u: [] for us in by_label.values() for u in us}
+        for target, wanted in by_label.items():
+            for r in self._read(_attached_query(label, rel_type, target), uids=wanted, statuses=list(statuses)):
+                out[r["target"]].append(node_from_props(r["labels"], r["props"]))
+        return out
 
     def counts(self) -> dict[str, int]:
         """Return the number of nodes per label, then of relationships per type, in ontology order."""
