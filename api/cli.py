@@ -433,13 +433,15 @@ def deadletters(
 def replay(
     since: Annotated[datetime, typer.Option(help="re-project ledger events that happened from then on")],
 ) -> None:
-    """Rebuild the graph's events from the ledger (idempotent)."""
-    from ingest import Projector
+    """Rebuild the graph's events and alarms from the ledger and the alarm state (idempotent; announces nothing)."""
+    from ingest import AlarmEngine, Projector
+    from ingest.devices import DeviceDirectory
 
     when = since if since.tzinfo else since.replace(tzinfo=UTC)
     with _services() as services:
-        n = Projector(services.engine, services.graph).replay(when)
-    console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}")
+        alarms = AlarmEngine(services.engine, services.graph, DeviceDirectory(services.graph))
+        n = Projector(services.engine, services.graph, directory=alarms.directory, alarms=alarms).replay(when)
+    console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}, and the alarms active since")
 
 
 def _moment(value: str | None, option: str, zone: str) -> datetime | None:

@@ -7,10 +7,13 @@ alarm unlocks its building's access doors over MQTT; `camera`: a perimeter alarm
 camera). One condition (rule + device) has at most one live alarm: repeats bump `count` and
 `last_seen` (a unique partial index on `alarm_state` holds this even against bugs).
 
-Alarm state lives in PostgreSQL (`alarm_state`) and is mirrored to graph Alarm nodes (RAISED_ON the
-place or device, EVIDENCED_BY the first and the clearing event). The disposal workflow is
-:data:`TRANSITIONS` (open → acknowledged → dispatched → resolved → closed; an alarm that cleared by
-itself may be closed). Every change is published on an :class:`AlarmBus`.
+Alarm state lives in PostgreSQL (`alarm_state`, the system of record for alarms, as the ledger is
+for events) and is mirrored to graph Alarm nodes (RAISED_ON the place or device, EVIDENCED_BY the
+first and the clearing event); :meth:`AlarmEngine.restore` mirrors it again after a replay. The
+disposal workflow is :data:`TRANSITIONS` (open → acknowledged → dispatched → resolved → closed; an
+alarm that cleared by itself may be closed). An alarm that opens is assigned to the staff
+RESPONSIBLE_FOR the grid its device is in (grid workers by default; the first is its `handler`) and
+pushed to each of them on MQTT (:func:`handler_topic`). Every change is published on an :class:`AlarmBus`.
 """
 
 from __future__ import annotations
@@ -198,6 +201,9 @@ class AlarmRecord:
     clear_event: str | None = None
     cameras: tuple[str, ...] = ()
     history: tuple[dict[str, Any], ...] = ()
+    building: str | None = None
+    grid: str | None = None
+    assignees: tuple[str, ...] = ()
 
     @property
     def live(self) -> bool:
@@ -225,6 +231,25 @@ class AlarmRecord:
             handler=self.handler,
         )
 
+    def notice(self) -> dict[str, Any]:
+        """Return what a handler is told of this alarm (the JSON body of the push)."""
+        return {
+            "alarm": self.uid,
+            "kind": self.kind,
+            "rule": self.rule,
+            "severity": self.severity,
+            "status": self.status,
+            "description": self.description,
+            "entity": self.entity,
+            "device": self.device,
+            "building": self.building,
+            "grid": self.grid,
+            "opened_at": self.opened_at.isoformat(),
+            "count": self.count,
+            "handler": self.handler,
+            "assignees": list(self.assignees),
+        }
+
 
 Change = Literal["opened", "repeated", "cleared", "transition"]
 
@@ -235,6 +260,11 @@ class AlarmChange:
 
     change: Change
     alarm: AlarmRecord
+
+
+def handler_topic(root: str, estate: str, handler: str) -> str:
+    """Return the MQTT topic alarms are pushed to for one handler: `{root}/{estate}/alarms/{handler uid}`."""
+    return f"{root}/{estate}/alarms/{handler}"
 
 
 def alarm_uid(rule: Rule, condition: str, first_event: str) -> str:
@@ -314,17 +344,24 @@ def move(record: AlarmRecord, to: str, handler: str | None, at: datetime) -> Ala
 # --- the bus ------------------------------------------------------------------------------------
 
 
-class AlarmSubscription:
-    """An async iterator of alarm changes, registered on the bus from creation until :meth:`close`."""
+def _concerns(change: AlarmChange, handler: str | None) -> bool:
+    """True when `handler` is None or the alarm is assigned to or handled by `handler`."""
+    return handler is None or handler == change.alarm.handler or handler in change.alarm.assignees
 
-    def __init__(self, bus: AlarmBus) -> None:
+
+class AlarmSubscription:
+    """An async iterator of alarm changes (of one handler's alarms, if given), registered until :meth:`close`."""
+
+    def __init__(self, bus: AlarmBus, handler: str | None = None) -> None:
         self._bus = bus
+        self._handler = handler
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[AlarmChange] = asyncio.Queue()
         bus._add(self._deliver)
 
     def _deliver(self, change: AlarmChange) -> None:
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, change)
+        if _concerns(change, self._handler):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, change)
 
     def __aiter__(self) -> AlarmSubscription:
         return self
@@ -352,14 +389,17 @@ class AlarmBus:
             if deliver in self._subscribers:
                 self._subscribers.remove(deliver)
 
-    def subscribe(self) -> AlarmSubscription:
-        """Return an async iterator of changes from now on (call inside a running event loop)."""
-        return AlarmSubscription(self)
+    def subscribe(self, handler: str | None = None) -> AlarmSubscription:
+        """Return an async iterator of changes from now on (call inside a running event loop).
 
-    def subscribe_queue(self) -> queue.SimpleQueue[AlarmChange]:
-        """Return a queue that receives every change from now on (for threads and tests)."""
+        With `handler` (a person uid), only changes of alarms assigned to or handled by that person.
+        """
+        return AlarmSubscription(self, handler)
+
+    def subscribe_queue(self, handler: str | None = None) -> queue.SimpleQueue[AlarmChange]:
+        """Return a queue that receives every change from now on (of `handler`'s alarms, if given)."""
         q: queue.SimpleQueue[AlarmChange] = queue.SimpleQueue()
-        self._add(q.put)
+        self._add(q.put if handler is None else lambda c: q.put(c) if _concerns(c, handler) else None)
         return q
 
     def publish(self, changes: Iterable[AlarmChange]) -> None:
@@ -375,18 +415,20 @@ class AlarmBus:
 _COLUMNS = (
     "uid, rule, kind, condition, entity, device, severity, status, description, count, normal_streak, opened_at, "
     "last_seen, first_event, last_event, acknowledged_at, dispatched_at, resolved_at, closed_at, cleared_at, "
-    "handler, clear_event, cameras, history"
+    "handler, clear_event, cameras, history, building, grid, assignees"
 )
 _UPSERT: Final = text(
     f"INSERT INTO alarm_state ({_COLUMNS}) VALUES (:uid, :rule, :kind, :condition, :entity, :device, :severity, "
     ":status, :description, :count, :normal_streak, :opened_at, :last_seen, :first_event, :last_event, "
     ":acknowledged_at, :dispatched_at, :resolved_at, :closed_at, :cleared_at, :handler, :clear_event, :cameras, "
-    "CAST(:history AS jsonb)) ON CONFLICT (uid) DO UPDATE SET severity = EXCLUDED.severity, status = EXCLUDED.status, "
+    "CAST(:history AS jsonb), :building, :grid, :assignees) "
+    "ON CONFLICT (uid) DO UPDATE SET severity = EXCLUDED.severity, status = EXCLUDED.status, "
     "count = EXCLUDED.count, normal_streak = EXCLUDED.normal_streak, last_seen = EXCLUDED.last_seen, "
     "last_event = EXCLUDED.last_event, acknowledged_at = EXCLUDED.acknowledged_at, "
     "dispatched_at = EXCLUDED.dispatched_at, resolved_at = EXCLUDED.resolved_at, closed_at = EXCLUDED.closed_at, "
     "cleared_at = EXCLUDED.cleared_at, handler = EXCLUDED.handler, clear_event = EXCLUDED.clear_event, "
-    "cameras = EXCLUDED.cameras, history = EXCLUDED.history"
+    "cameras = EXCLUDED.cameras, history = EXCLUDED.history, building = EXCLUDED.building, grid = EXCLUDED.grid, "
+    "assignees = EXCLUDED.assignees"
 )
 
 
@@ -394,12 +436,14 @@ def _record(row: Any) -> AlarmRecord:
     data = dict(row._mapping)
     data["cameras"] = tuple(data["cameras"] or ())
     data["history"] = tuple(data["history"] or ())
+    data["assignees"] = tuple(data["assignees"] or ())
     return AlarmRecord(**data)
 
 
 def _params(record: AlarmRecord) -> dict[str, Any]:
     data = {f: getattr(record, f) for f in record.__dataclass_fields__}
     data["cameras"] = list(record.cameras)
+    data["assignees"] = list(record.assignees)
     data["history"] = json.dumps(list(record.history))
     return data
 
@@ -408,8 +452,10 @@ def _params(record: AlarmRecord) -> dict[str, Any]:
 class AlarmEngine:
     """Evaluate rules on projected events; keep alarm state; mirror, publish and link.
 
-    `publish(topic, payload)` sends linkage commands (the worker passes its MQTT client's);
-    `topic_root` is the first level of command topics: `{topic_root}/{estate}/commands/{device}`.
+    `publish(topic, payload)` sends linkage commands and handler pushes at QoS 1 (the worker passes
+    its MQTT client's); `topic_root` is their first topic level: `{topic_root}/{estate}/commands/{device}`
+    and `{topic_root}/{estate}/alarms/{handler}`. `handler_roles` are the RESPONSIBLE_FOR roles an
+    opening alarm is assigned to, in order of preference for its `handler`.
     """
 
     engine: Engine
@@ -419,11 +465,23 @@ class AlarmEngine:
     publish: Callable[[str, bytes], None] | None = None
     topic_root: str = "twinhood"
     default_estate: str = "default"
+    handler_roles: tuple[str, ...] = ("grid_worker",)
 
     def observe(self, conn: Connection, items: Sequence[tuple[Event, DeviceInfo | None]]) -> list[AlarmChange]:
+        """Apply the rules to events (oldest first) in the caller's transaction and mirror the changed alarms.
+
+        The events the alarms cite must be in the graph already. Call :meth:`announce` with the
+        result after the transaction committed.
+        """
+        changes = self.evaluate(conn, items)
+        self.mirror(changes)
+        return changes
+
+    def evaluate(self, conn: Connection, items: Sequence[tuple[Event, DeviceInfo | None]]) -> list[AlarmChange]:
         """Apply the rules to events (oldest first) in the caller's transaction; return the changes.
 
-        Call :meth:`announce` with the result after the transaction committed.
+        Writes `alarm_state` only: call :meth:`mirror` once the events the alarms cite (their
+        `first_event` and `clear_event`) are in the graph, and :meth:`announce` after the commit.
         """
         work = [
             (event, device, rule) for event, device in items for rule in RULES.get(event.kind, ()) if device is not None
@@ -449,16 +507,45 @@ class AlarmEngine:
             )
             if after is None:
                 continue
-            if change == "opened" and rule.linkage == "camera":
-                after = replace(after, cameras=self._cameras(conn, device))
+            if change == "opened":
+                after = self._assign(after, device)
+                if rule.linkage == "camera":
+                    after = replace(after, cameras=self._cameras(conn, device))
             live[key] = after
             touched[after.uid] = after
             if change is not None and changes.get(after.uid) != "opened":
                 changes[after.uid] = change
         for record in touched.values():
             conn.execute(_UPSERT, _params(record))
-        self._mirror(touched.values())
         return [AlarmChange(changes[u], touched[u]) for u in changes]
+
+    def mirror(self, changes: Sequence[AlarmChange]) -> None:
+        """Write changed alarms to the graph: their Alarm nodes, and their links when they open or clear."""
+        self._mirror([c.alarm for c in changes], [c.alarm for c in changes if c.change in ("opened", "cleared")])
+
+    def restore(self, since: datetime) -> int:
+        """Mirror into the graph every alarm live or active at or after `since`; return how many.
+
+        For a graph rebuilt by a replay: `alarm_state` holds what the ledger cannot (who acknowledged,
+        dispatched, closed), so the alarms come back as they were, with their uids, counts and
+        clear state. Nothing is announced: subscribers, linkage and handlers heard of them already.
+        Evidence links are made only to events the graph holds (those replayed).
+        """
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM alarm_state WHERE (cleared_at IS NULL AND status <> 'closed') "
+                    "OR greatest(opened_at, last_seen, acknowledged_at, dispatched_at, resolved_at, closed_at, "
+                    "cleared_at) >= :since ORDER BY uid"
+                ),
+                {"since": since},
+            ).all()
+        records = [_record(r) for r in rows]
+        for start in range(0, len(records), 1000):
+            chunk = records[start : start + 1000]
+            self._mirror(chunk, chunk, only_present_evidence=True)
+        log.info("restored alarms", extra={"count": len(records), "since": since.isoformat()})
+        return len(records)
 
     def announce(self, changes: Sequence[AlarmChange]) -> None:
         """After commit: push changes to subscribers and send linkage commands for newly opened alarms."""
@@ -470,8 +557,10 @@ class AlarmEngine:
                 "alarm",
                 extra={"alarm": change.alarm.uid, "change": change.change, "count": change.alarm.count},
             )
-            if change.change == "opened" and change.alarm.kind in FIRE_KINDS:
-                self._unlock(change.alarm)
+            if change.change == "opened":
+                self._push(change.alarm)
+                if change.alarm.kind in FIRE_KINDS:
+                    self._unlock(change.alarm)
 
     def transition(self, alarm_uid: str, to: str, handler: str | None, at: datetime | None = None) -> AlarmRecord:
         """Move an alarm along the disposal workflow, or raise IllegalTransition naming what is allowed."""
@@ -484,7 +573,7 @@ class AlarmEngine:
                 raise UnknownEntity(alarm_uid)
             record = move(_record(row), to, handler, at)
             conn.execute(_UPSERT, _params(record))
-            self._mirror([record])
+            self._mirror([record], [])
         self.announce([AlarmChange("transition", record)])
         return record
 
@@ -509,21 +598,52 @@ class AlarmEngine:
             ).all()
         return [_record(r) for r in rows]
 
-    def _mirror(self, records: Iterable[AlarmRecord]) -> None:
-        records = list(records)
-        if not records:
-            return
-        self.store.upsert(r.node() for r in records)
-        links: list[Link] = []
-        for r in records:
+    def _mirror(
+        self, records: Sequence[AlarmRecord], linked: Sequence[AlarmRecord], *, only_present_evidence: bool = False
+    ) -> None:
+        """Upsert the Alarm nodes of `records`; write the links of `linked` (RAISED_ON, EVIDENCED_BY, SHOWN_BY)."""
+        if records:
+            self.store.upsert(r.node() for r in records)
+        evidence = [(r.uid, e) for r in linked for e in (r.first_event, r.clear_event) if e]
+        if only_present_evidence and evidence:
+            present = set(self.store.get_many(e for _, e in evidence))
+            evidence = [(a, e) for a, e in evidence if e in present]
+        links: list[Link] = [EvidencedBy(start=a, end=e, source="ingest:alarms") for a, e in evidence]
+        for r in linked:
             links.append(RaisedOn(start=r.uid, end=r.entity, source="ingest:alarms"))
             if r.device and r.device != r.entity:
                 links.append(RaisedOn(start=r.uid, end=r.device, source="ingest:alarms"))
-            links += [
-                EvidencedBy(start=r.uid, end=e, source="ingest:alarms") for e in (r.first_event, r.clear_event) if e
-            ]
             links += [ShownBy(start=r.uid, end=camera, source="ingest:alarms") for camera in r.cameras]
-        self.store.link(links)
+        if links:
+            self.store.link(links)
+
+    def _assign(self, alarm: AlarmRecord, device: DeviceInfo) -> AlarmRecord:
+        """Return an opening alarm with its building, grid, assignees and handler (the first assignee)."""
+        grid = self.directory.grid(device)
+        assignees = tuple(self.directory.staff(grid, self.handler_roles)) if grid else ()
+        return replace(
+            alarm,
+            building=device.building,
+            grid=grid,
+            assignees=assignees,
+            handler=assignees[0] if assignees else alarm.handler,
+        )
+
+    def _push(self, alarm: AlarmRecord) -> None:
+        """Push an opened alarm to each of its assignees on their MQTT topic."""
+        if not alarm.assignees:
+            log.warning("no one is responsible for this alarm's grid", extra={"alarm": alarm.uid, "grid": alarm.grid})
+            return
+        if self.publish is None:
+            log.warning("no publisher to push the alarm to its handlers", extra={"alarm": alarm.uid})
+            return
+        info = next(iter(self.directory.resolve([_code(alarm.device)]).values()), None) if alarm.device else None
+        estate = (info.estate_code if info else None) or self.default_estate
+        body = json.dumps(alarm.notice(), ensure_ascii=False).encode()
+        for person in alarm.assignees:
+            topic = handler_topic(self.topic_root, estate, person)
+            self.publish(topic, body)
+            log.info("alarm pushed to handler", extra={"alarm": alarm.uid, "handler": person, "topic": topic})
 
     def _cameras(self, conn: Connection, device: DeviceInfo) -> tuple[str, ...]:
         if device.lon is None or device.lat is None:

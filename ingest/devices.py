@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from graph import GraphStore
 from graph import uid as uids
-from graph.ontology import Building, Device, Estate, Node
+from graph.ontology import Building, Device, Estate, Node, ResponsibleFor
 
 _PLACE_LABELS = ("House", "Unit", "Storey", "Building", "Estate")
 
@@ -42,6 +42,8 @@ class DeviceDirectory:
         self._known: dict[str, DeviceInfo] = {}
         self._doors: dict[str, list[DeviceInfo]] = {}
         self._places: dict[str, tuple[list[str], Node | None, Node | None]] = {}
+        self._grids: dict[str, str | None] = {}
+        self._staff: dict[str, list[tuple[str, str]]] | None = None
         self._lock = threading.Lock()
 
     def resolve(self, codes: Iterable[str]) -> dict[str, DeviceInfo]:
@@ -62,6 +64,8 @@ class DeviceDirectory:
             self._known.clear()
             self._doors.clear()
             self._places.clear()
+            self._grids.clear()
+            self._staff = None
 
     def _load(self, codes: list[str]) -> dict[str, DeviceInfo]:
         by_uid: dict[str, str] = {}
@@ -134,3 +138,34 @@ class DeviceDirectory:
         with self._lock:
             self._doors[building] = doors
         return doors
+
+    def grid(self, device: DeviceInfo) -> str | None:
+        """Return the grid a device is IN_GRID, else the grid of the nearest place above it that is (9.1.1)."""
+        with self._lock:
+            if device.uid in self._grids:
+                return self._grids[device.uid]
+        chain = [device.uid, *(self._place(device.place)[0] if device.place else [])]
+        found = None
+        for uid in chain:
+            graph = self.store.neighbourhood(uid, hops=1, rel_types=["IN_GRID"], labels=["Grid"])
+            found = next((e.end for e in sorted(graph.edges, key=lambda e: e.end) if e.start == uid), None)
+            if found:
+                break
+        with self._lock:
+            self._grids[device.uid] = found
+        return found
+
+    def staff(self, grid: str, roles: Iterable[str]) -> list[str]:
+        """Return who is RESPONSIBLE_FOR a grid in one of `roles` (in the order of `roles`, then by uid)."""
+        with self._lock:
+            staff = self._staff
+        if staff is None:
+            staff = {}
+            for link in self.store.links("RESPONSIBLE_FOR"):
+                if isinstance(link, ResponsibleFor):
+                    staff.setdefault(link.end, []).append((link.role, link.start))
+            with self._lock:
+                self._staff = staff
+        wanted = list(roles)
+        members = sorted((wanted.index(role), person) for role, person in staff.get(grid, []) if role in wanted)
+        return list(dict.fromkeys(person for _, person in members))

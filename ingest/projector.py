@@ -142,13 +142,16 @@ class Projector:
         """Project again every ledger event that happened at or after `since`; return how many.
 
         Idempotent: uids are deterministic and rolled-up passages are written as the totals kept in
-        PostgreSQL, not incremented. Alarms are not re-raised (their state is not in the graph alone).
+        PostgreSQL, not incremented. With an alarm engine, the alarms live or active since `since`
+        come back too, as `alarm_state` holds them (:meth:`AlarmEngine.restore`), announced to no one.
         """
         after, total = 0, 0
         while True:
             with self.engine.begin() as conn:
                 rows = ledger.read_since(conn, since, after, self.batch_size)
                 if not rows:
+                    if self.alarms is not None:
+                        self.alarms.restore(since)
                     return total
                 batch = self._build(conn, rows)
                 self._write(conn, batch, bump_passages=False)
