@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import neo4j.exceptions
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Services, ServicesDep, build_services
 from api.routes import ROUTERS
+from api.security.gatekeeper import Gatekeeper
+from api.security.guards import ROUTE_GUARDS
+from api.security.settings import SecuritySettings
 from graph import TwinhoodError
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,10 @@ def create_app(services: Services | None = None) -> FastAPI:
         owned = services is None
         app.state.services = await run_in_threadpool(build_services) if services is None else services
         try:
+            await run_in_threadpool(app.state.services.security.users.seed_roles)
+        except SQLAlchemyError as exc:  # PostGIS down: serve anyway, /healthz says so
+            log.warning("could not seed the roles", extra={"error": str(exc).splitlines()[0]})
+        try:
             yield
         finally:
             if owned:
@@ -71,5 +79,15 @@ def create_app(services: Services | None = None) -> FastAPI:
         )
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=ROUTE_GUARDS.get(router.prefix, []))
+    # the middleware added last runs first: CORS answers preflights, then the gatekeeper refuses, limits, counts, audits
+    app.add_middleware(Gatekeeper)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=SecuritySettings().cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+        expose_headers=["ETag", "Retry-After"],
+        max_age=600,
+    )
     return app

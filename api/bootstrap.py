@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from api.security import Security
 from graph import GraphSettings, GraphStore
 from spatial import SpatialSettings, make_engine, migrate
 from spatial.tiles import TileCache
@@ -28,13 +29,16 @@ class Services:
     engine: Engine
     graph: GraphStore
     tiles: TileCache = field(init=False)
+    security: Security = field(init=False)
 
     def __post_init__(self) -> None:
         self.tiles = TileCache(self.engine)
+        self.security = Security(self.engine)
 
     def close(self) -> None:
-        """Close the graph driver and the database pool."""
+        """Write the queued audit entries, then close the graph driver and the database pool."""
         try:
+            self.security.close()
             self.graph.close()
         finally:
             self.engine.dispose()
