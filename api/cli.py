@@ -132,6 +132,10 @@ def generate(
     _print_counts(summary, "loaded")
 
 
+DEMO_ADMIN = ("admin", "twinhood-demo-admin")
+"""The demo's administrator account (created by `twinhood demo` only; never in production)."""
+
+
 @app.command()
 def demo(
     residents: Annotated[int, typer.Option(min=1)] = 2000,
@@ -146,12 +150,15 @@ def demo(
     with _services() as services:
         load_community(services, residents, seed, gis, gis_layer)
         _print_counts(services.graph.counts(), "in the graph now")
+        services.security.users.seed_roles()
+        services.security.users.ensure_user(DEMO_ADMIN[0], DEMO_ADMIN[1], ["admin"])
     settings = GraphSettings()
     console.print(
         "\n[bold]Where to look[/]\n"
         f"  graph (Bolt):    {settings.neo4j_uri}  database {settings.neo4j_database!r}\n"
         f"  ArcadeDB studio: {settings.graph_admin_url}  (user {settings.neo4j_user})\n"
         f"  API:             http://127.0.0.1:{port}/healthz, /tiles/buildings.json, /docs\n"
+        f"  GraphQL:         http://127.0.0.1:{port}/graphql  (user {DEMO_ADMIN[0]!r}, password {DEMO_ADMIN[1]!r})\n"
         "  try (in .venv/bin): twinhood show building:E01B01\n"
         "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
         "        twinhood residents house:E01B01-1-101\n"
@@ -587,3 +594,91 @@ def arcadedb_command() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+users = typer.Typer(help="API accounts and roles: add, list, give roles, unlock.", no_args_is_help=True)
+app.add_typer(users, name="user")
+
+
+@contextmanager
+def _security() -> Iterator[Any]:
+    """The security services on a migrated database, without connecting to the graph."""
+    from api.security import Security
+    from spatial import SpatialSettings, make_engine, migrate
+
+    engine = make_engine(SpatialSettings())
+    try:
+        migrate(engine)
+        security = Security(engine)
+        security.users.seed_roles()
+        yield security
+        security.close()
+    finally:
+        engine.dispose()
+
+
+@users.command("add")
+def user_add(
+    username: str,
+    role: Annotated[list[str], typer.Option(help="a role to give (repeat for more)")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str | None, typer.Option(help="the person's name")] = None,
+    valid_days: Annotated[int | None, typer.Option(min=1, help="the account expires after this many days")] = None,
+) -> None:
+    """Create an API account with roles (the password is asked for unless --password is given)."""
+    from datetime import timedelta
+
+    until = datetime.now(UTC) + timedelta(days=valid_days) if valid_days else None
+    with _security() as security:
+        user = security.users.create_user(username, password, role, name=name, valid_until=until)
+    console.print(f"[cyan]•[/] created {user.username} with roles {', '.join(user.roles) or '(none)'}")
+
+
+@users.command("list")
+def user_list() -> None:
+    """List the accounts: roles, validity, locks and last login."""
+    with _security() as security:
+        found = security.users.users()
+    table = Table("user", "roles", "valid until", "state", "last login", title="API accounts")
+    for u in found:
+        locked = f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else "ok"
+        state = "disabled" if u.disabled else locked
+        table.add_row(
+            u.username,
+            ", ".join(u.roles),
+            f"{u.valid_until:%Y-%m-%d}" if u.valid_until else "",
+            state,
+            f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",
+        )
+    console.print(table)
+
+
+@users.command("role")
+def user_role(
+    username: str,
+    add: Annotated[list[str] | None, typer.Option("--add", help="a role to give")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="a role to take away")] = None,
+) -> None:
+    """Give a user roles (--add) and take others away (--remove)."""
+    with _security() as security:
+        user = security.users.set_roles(username, add or [], remove or [])
+    console.print(f"[cyan]•[/] {user.username} now has roles {', '.join(user.roles) or '(none)'}")
+
+
+@users.command("unlock")
+def user_unlock(username: str) -> None:
+    """Unlock an account that failed logins locked."""
+    with _security() as security:
+        security.users.update_user(username, unlock=True)
+    console.print(f"[cyan]•[/] unlocked {username}")
+
+
+@users.command("roles")
+def user_roles() -> None:
+    """List the roles and the permissions each grants."""
+    with _security() as security:
+        found = security.users.roles()
+    table = Table("role", "permissions", "description", title="roles")
+    for r in found:
+        table.add_row(r.name, ", ".join(r.permissions), r.description)
+    console.print(table)
