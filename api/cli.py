@@ -436,6 +436,40 @@ def deadletters(
     console.print(table)
 
 
+alarm_commands = typer.Typer(help="Alarms: retrospective statistics.", no_args_is_help=True)
+app.add_typer(alarm_commands, name="alarms")
+
+
+@alarm_commands.command("stats")
+def alarm_stats(
+    since: Annotated[datetime, typer.Option(help="alarms opened from then on (no zone: --tz)")],
+    until: Annotated[datetime | None, typer.Option(help="and before then")] = None,
+    by: Annotated[str, typer.Option(help="kind, building, grid, day, severity or handler")] = "kind",
+    tz: Annotated[str, typer.Option(help="time zone of days and of times given without one")] = "Asia/Shanghai",
+) -> None:
+    """Count the alarms opened, cleared and closed, and the mean times to acknowledge and resolve them."""
+    from zoneinfo import ZoneInfo
+
+    from ingest import alarm_statistics
+
+    def aware(moment: datetime | None) -> datetime | None:
+        return moment.replace(tzinfo=ZoneInfo(tz)) if moment and moment.tzinfo is None else moment
+
+    def minutes(seconds: float | None) -> str:
+        return "" if seconds is None else f"{seconds / 60:,.1f}"
+
+    start = aware(since)
+    assert start is not None
+    with _services() as services, services.engine.connect() as conn:
+        rows = alarm_statistics(conn, start, aware(until), by=by, zone=tz)
+    columns = ["opened", "live", "cleared", "acknowledged", "resolved", "closed", "events", "ack(min)", "resolve(min)"]
+    table = Table(by, *columns, title=f"alarms opened since {start.isoformat()}")
+    for r in rows:
+        counts = (r.opened, r.live, r.cleared, r.acknowledged, r.resolved, r.closed, r.events)
+        table.add_row(r.key, *(f"{n:,}" for n in counts), minutes(r.mean_acknowledge_s), minutes(r.mean_resolve_s))
+    console.print(table)
+
+
 @app.command()
 def replay(
     since: Annotated[datetime, typer.Option(help="re-project ledger events that happened from then on")],

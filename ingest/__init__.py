@@ -3,10 +3,12 @@
 Events are validated against their kind's schema (:data:`KINDS`, :func:`parse_event`), appended
 to the PostgreSQL ledger before any source is acknowledged (:mod:`ingest.ledger`; rejects become
 dead letters, :mod:`ingest.deadletters`), then projected into the graph (:class:`Projector`) and
-judged by the alarm engine (:class:`AlarmEngine`, changes pushed on an :class:`AlarmBus`). A
-:class:`Worker` runs the MQTT path; :func:`ingest_file` imports CSV, JSONL and Excel files.
+judged by the alarm engine (:class:`AlarmEngine`, changes pushed on an :class:`AlarmBus` and to
+the grid's staff; :func:`alarm_statistics` looks back over them). A :class:`Worker` runs the MQTT
+path and retention on a schedule; :func:`ingest_file` imports CSV, JSONL and Excel files.
 """
 
+from ingest.alarm_statistics import AlarmStatistics, alarm_statistics
 from ingest.alarms import AlarmBus, AlarmEngine, IllegalTransition
 from ingest.deadletters import list_dead_letters, resubmit
 from ingest.events import KINDS, Event, parse_event
@@ -20,11 +22,13 @@ __all__ = [
     "KINDS",
     "AlarmBus",
     "AlarmEngine",
+    "AlarmStatistics",
     "Event",
     "IllegalTransition",
     "IngestSettings",
     "Projector",
     "Worker",
+    "alarm_statistics",
     "apply_retention",
     "ingest_file",
     "list_dead_letters",

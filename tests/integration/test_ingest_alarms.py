@@ -18,9 +18,12 @@ from sqlalchemy import Engine
 from graph import GraphSettings, GraphStore
 from graph import uid as uids
 from graph.admin import create_database, drop_database
+from graph.errors import ValidationError
 from graph.ontology import Alarm, Grid, InGrid, Link, Node, Person, ResponsibleFor
+from ingest.alarm_statistics import alarm_statistics
 from ingest.alarms import AlarmBus, AlarmChange, AlarmEngine
 from ingest.devices import DeviceDirectory
+from ingest.events import KINDS
 from ingest.projector import Projector
 from ingest.settings import IngestSettings
 from ingest.worker import Worker
@@ -225,3 +228,61 @@ def test_the_grid_worker_receives_the_alarm_on_mqtt(
     assert notice["opened_at"] == (datetime(2026, 5, 1, 8, 1, tzinfo=UTC)).isoformat()
     assert received.empty()  # pushed once, not again for the repeat
     assert alarm.count == 2 and timedelta(0) < alarm.last_seen - alarm.opened_at
+
+
+# --- statistics -------------------------------------------------------------------------------------
+
+
+def test_alarm_statistics_count_and_time_what_the_engine_wrote(spatial_engine: Engine, community: GraphStore) -> None:
+    alarms = engine_for(community, spatial_engine, AlarmBus(), [])
+    projector = Projector(spatial_engine, community, directory=alarms.directory, alarms=alarms)
+    f04 = "E01B01-U1-F04-SMOKE"
+    ingest(
+        spatial_engine,
+        [
+            smoke("alarm", 1),
+            *(smoke("normal", 6 + m) for m in range(3)),  # F03 clears by itself
+            smoke("alarm", 2, device=f04),
+            smoke("alarm", 4, device=f04),
+            {"kind": "door_forced", "device": "E01B02-U1-DOOR", "ts": ts(3)},
+            {"kind": "door_forced", "device": "E01B01-U2-DOOR", "ts": ts(9 * 60)},  # 01:00 next day in Shanghai
+            {"kind": "perimeter_intrusion", "device": "E01-PS01", "ts": ts(16 * 60 + 30), "zone": "east"},
+        ],
+    )
+    projector.drain()
+    by_device = {a.device: a for a in alarms.alarms()}
+    at = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    alarms.transition(by_device[uids.device("E01B01-U1-F03-SMOKE")].uid, "closed", WORKER, at + timedelta(minutes=20))
+    f04_alarm = by_device[uids.device(f04)].uid
+    alarms.transition(f04_alarm, "acknowledged", WORKER, at + timedelta(minutes=12))
+    alarms.transition(f04_alarm, "dispatched", WORKER, at + timedelta(minutes=15))
+    alarms.transition(f04_alarm, "resolved", WORKER, at + timedelta(minutes=32))
+    alarms.transition(by_device[uids.device("E01B02-U1-DOOR")].uid, "acknowledged", OFFICER, at + timedelta(minutes=8))
+
+    with spatial_engine.connect() as conn:
+        by_kind = {r.key: r for r in alarm_statistics(conn, at, by="kind")}
+        grids = {r.key: r.opened for r in alarm_statistics(conn, at, by="grid")}
+        buildings = {r.key: r.opened for r in alarm_statistics(conn, at, by="building")}
+        days_here = {r.key: r.opened for r in alarm_statistics(conn, at, by="day", zone="Asia/Shanghai")}
+        days_utc = {r.key: r.opened for r in alarm_statistics(conn, at, by="day", zone="UTC")}
+        severities = {r.key: r.opened for r in alarm_statistics(conn, at, by="severity")}
+        morning = alarm_statistics(conn, at, at + timedelta(hours=4), by="kind")
+        with pytest.raises(ValidationError, match="by"):
+            alarm_statistics(conn, at, by="colour")
+        with pytest.raises(ValidationError, match="zone"):
+            alarm_statistics(conn, at, by="day", zone="Mars/Olympus")
+    fire = by_kind["smoke"]
+    assert (fire.opened, fire.live, fire.cleared, fire.acknowledged, fire.resolved, fire.closed) == (2, 1, 1, 1, 1, 1)
+    assert fire.events == 3 and fire.mean_acknowledge_s == 10 * 60 and fire.mean_resolve_s == 30 * 60
+    doors = by_kind["door_forced"]
+    assert (doors.opened, doors.acknowledged, doors.mean_acknowledge_s, doors.mean_resolve_s) == (2, 1, 5 * 60, None)
+    assert by_kind["perimeter_intrusion"].opened == 1 and by_kind["perimeter_intrusion"].live == 1
+    assert grids == {GRID: 3, "(none)": 2}
+    assert buildings == {"building:E01B01": 3, "building:E01B02": 1, "(none)": 1}
+    assert days_here == {"2026-05-01": 3, "2026-05-02": 2} and days_utc == {"2026-05-01": 4, "2026-05-02": 1}
+    expected_severity: dict[str, int] = {}
+    for kind, n in (("smoke", 2), ("door_forced", 2), ("perimeter_intrusion", 1)):
+        key = str(KINDS[kind].severity)
+        expected_severity[key] = expected_severity.get(key, 0) + n
+    assert severities == expected_severity
+    assert sum(r.opened for r in morning) == 3
