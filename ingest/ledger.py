@@ -203,6 +203,17 @@ def apply_retention(conn: Connection, now: datetime | None = None) -> dict[str, 
     return deleted
 
 
+def apply_retention_alone(conn: Connection, now: datetime | None = None) -> dict[str, int] | None:
+    """Apply retention unless another session is applying it (a transaction-level advisory lock); None if so.
+
+    For workers that run retention on a schedule: of several started together, one does the work.
+    """
+    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('event_ledger_retention'))")).scalar_one():
+        log.info("retention is being applied elsewhere; skipped")
+        return None
+    return apply_retention(conn, now)
+
+
 def read_pending(conn: Connection, limit: int) -> list[LedgerRow]:
     """Lock and return up to `limit` queued ledger rows, oldest first; others skip the locked ones."""
     rows = conn.execute(

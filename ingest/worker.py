@@ -5,7 +5,9 @@
 and the rest to dead letters in one transaction, commits, and only then acks the messages: a
 worker killed at any point loses nothing, because the broker redelivers what was not acked and the
 ledger ignores what it already has. A projector thread turns queued ledger rows into graph nodes
-and alarms. Counters (accepted, rejected, duplicates, projected, lag) are kept and logged.
+and alarms. Every `retention_interval_s` (an hour by default) a third thread deletes ledger events
+past their kind's retention, as `twinhood ingest retention` does (of several workers, one at a
+time). Counters (accepted, rejected, duplicates, projected, lag, retention) are kept and logged.
 
 Run one from a shell with ``python -m ingest.worker`` (settings from `TWINHOOD_*` variables).
 """
@@ -29,6 +31,7 @@ from ingest.alarms import AlarmBus, AlarmEngine
 from ingest.devices import DeviceDirectory
 from ingest.events import parse_message
 from ingest.intake import accept
+from ingest.ledger import apply_retention_alone
 from ingest.projector import Projector
 from ingest.settings import IngestSettings
 from ingest.sources.mqtt import Message, MqttSource
@@ -53,6 +56,8 @@ class Counters:
     errors: int = 0
     ingest_lag_ms: float = 0.0  # message arrival → ledger commit, last batch
     projection_lag_ms: float = 0.0  # ledger commit → graph, last projection pass
+    retention_runs: int = 0
+    retention_deleted: int = 0
 
 
 class Worker:
@@ -112,6 +117,9 @@ class Worker:
         projector = threading.Thread(target=self._project_loop, args=(stop_event,), name="projector", daemon=True)
         if self.project:
             projector.start()
+        if self.settings.retention_interval_s > 0:
+            retention = threading.Thread(target=self._retention_loop, args=(stop_event,), name="retention", daemon=True)
+            retention.start()
         pending: list[Message] = []
         try:
             while self.consume and not stop_event.is_set():
@@ -162,6 +170,28 @@ class Worker:
             "ledgered",
             extra={"messages": len(messages), "events": len(outcomes), "lag_ms": round(self.counters.ingest_lag_ms, 1)},
         )
+
+    def _retention_loop(self, stop_event: threading.Event) -> None:
+        """Apply retention at start and then every `retention_interval_s` until stopped."""
+        while True:
+            started = time.monotonic()
+            try:
+                with self.engine.begin() as conn:
+                    deleted = apply_retention_alone(conn)
+            except RECOVERABLE:
+                self.counters.errors += 1
+                log.exception("scheduled retention failed; trying again at the next run")
+            else:
+                if deleted is not None:
+                    with self._lock:
+                        self.counters.retention_runs += 1
+                        self.counters.retention_deleted += sum(deleted.values())
+                    log.info(
+                        "scheduled retention",
+                        extra={"deleted": deleted, "ms": round((time.monotonic() - started) * 1000, 1)},
+                    )
+            if stop_event.wait(self.settings.retention_interval_s):
+                return
 
     def _project_loop(self, stop_event: threading.Event) -> None:
         while True:
