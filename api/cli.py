@@ -543,6 +543,35 @@ def infer(
 
 
 @app.command()
+def profile(
+    uid: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole profile as JSON")] = False,
+    events: Annotated[int, typer.Option(min=1, max=500, help="timeline events per page")] = 20,
+    after: Annotated[str | None, typer.Option(help="the timeline cursor of the previous page")] = None,
+) -> None:
+    """Print the holistic profile (全息档案) of a person, vehicle or house, as the system sees it."""
+    from analytics.profile import build_profile
+    from graph.masking import SYSTEM
+
+    with _services() as services:
+        found = build_profile(uid, SYSTEM, services.graph, services.engine, events_after=after, events_limit=events)
+    if as_json:
+        _json(found.model_dump(mode="json"))
+        return
+    _json({"uid": found.uid, "label": found.label, **found.attributes})
+    sections = Table("section", "items", title=f"{found.label} {found.caption}")
+    for name in ("relationships", "residence_history", "trajectory", "bim", "alarms", "risk_flags"):
+        sections.add_row(name, str(len(getattr(found, name))))
+    console.print(sections)
+    timeline = Table("time", "kind", "device", "payload", title="timeline, newest first")
+    for e in found.timeline.events:
+        timeline.add_row(f"{e.ts:%Y-%m-%d %H:%M:%S}", e.kind, e.device, json.dumps(e.payload, ensure_ascii=False)[:80])
+    console.print(timeline)
+    if found.timeline.next_cursor:
+        console.print(f"next page: twinhood profile {uid} --after {found.timeline.next_cursor}")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,

@@ -106,6 +106,15 @@ def _relationships_query(label: str, rel_types: tuple[str, ...]) -> str:
 
 
 @cache
+def _containers_query(label: str) -> str:
+    """The places a node is LOCATED_IN, transitively, nearest first."""
+    return (
+        f"MATCH p = (n:{label} {{uid: $uid}})-[:LOCATED_IN*1..{cypher.MAX_PATH_HOPS}]->(c) "
+        "RETURN c.uid AS uid, labels(c) AS labels, properties(c) AS props, length(p) AS hops ORDER BY hops"
+    )
+
+
+@cache
 def _attached_query(label: str, rel_type: str, target: str) -> str:
     """Nodes of `label` joined by `rel_type` to any of a list of `target`-labelled uids, with a status filter."""
     return (
@@ -381,6 +390,11 @@ class GraphStore:
             )
             for r in self._read(query, uid=uid, limit=limit)
         ]
+
+    def containers(self, uid: str) -> list[Node]:
+        """Return the places `uid` is LOCATED_IN, transitively, nearest first (unit, building, estate, …)."""
+        records = self._read(_containers_query(_label_of(uid)), uid=uid)
+        return [node_from_props(r["labels"], r["props"]) for r in records]
 
     def open_alarms(self, uids: Iterable[str]) -> dict[str, list[Node]]:
         """Return the open, acknowledged or dispatched alarms RAISED_ON each of `uids` (one query per label)."""
