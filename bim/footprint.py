@@ -54,7 +54,7 @@ def building_footprint(model: IfcModel, shapes: dict[int, Shape]) -> Footprint |
     polygons = [p for p in polygons if p.area >= MIN_PART_M2] or polygons
     if not polygons:
         return None
-    merged = shapely.union_all(polygons)
+    merged = shapely.normalize(shapely.union_all(polygons))  # one vertex order, whichever kernel triangulated
     outline = merged if isinstance(merged, (Polygon, MultiPolygon)) else MultiPolygon(polygons)
     height = max(s.zmax for s in used) - min(s.zmin for s in used)
     return Footprint(outline=outline, height_m=round(height, 3) if height > 0 else None, elements=len(used))

@@ -5,9 +5,9 @@ The work is ordered so that a failure leaves nothing behind:
 1. open and check the file (schema, completeness), find its georeference (or raise NoLocation),
    triangulate what the graph and footprint need, and build and validate every node and link:
    nothing is written until all of it has succeeded;
-2. in one PostgreSQL transaction: upsert the footprint, then write the graph (nodes, then links,
-   in the store's batches). A graph write that fails rolls the footprint back; the graph's own
-   batches are idempotent upserts, so re-running the import completes what a failure interrupted;
+2. in one PostgreSQL transaction: upsert the footprint, then write the graph's nodes and links in
+   one graph transaction (:meth:`graph.GraphStore.write`). A graph write that fails is rolled back
+   whole and rolls the footprint back;
 3. record the model in the scene registry and (optionally) build the scene; a scene that fails
    is a warning, as the endpoint builds it again on demand.
 
@@ -222,8 +222,7 @@ def import_ifc(
                 props={"ifc_guid": building.ifc_guid, "georeference": georef.method, "sha256": model.sha256},
             )
             write_features(conn, "buildings", [feature])
-        written_nodes = store.upsert(nodes)
-        written_links = store.link(structure.links)
+        written_nodes, written_links = store.write(nodes, structure.links)
 
     key = scene_key(model.sha256, structure.uids)
     frame = georef.frame() | {"building_uid": building_uid, "sha256": model.sha256}

@@ -293,6 +293,47 @@ class GraphStore:
                 self._report(len(chunk))
         return written
 
+    def write(self, nodes: Iterable[Node], links: Iterable[Link]) -> tuple[int, int]:
+        """Create or update nodes, then relationships, in one transaction; return how many of each.
+
+        All or nothing: a relationship naming a node that is neither in the graph nor among
+        `nodes` rolls everything back, and MissingEndpoints says which ends are missing. For a
+        set that belongs together (one imported model), sent in one transaction, not a bulk load.
+        """
+        by_label: dict[type[Node], list[dict[str, Any]]] = defaultdict(list)
+        for node in nodes:
+            by_label[type(node)].append(_row(node))
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        for item in links:
+            key = (RELATION_OF_MODEL[type(item)].type, uids.label_of(item.start), uids.label_of(item.end))
+            groups[key].append(_row(item))
+
+        def work(tx: neo4j.ManagedTransaction) -> tuple[int, int]:
+            written = [0, 0]
+            for model, rows in by_label.items():
+                for chunk in _chunks(rows, self.batch_size):
+                    written[0] += tx.run(cypher.upsert_nodes(model), rows=chunk).single(strict=True)["written"]
+            for (rel_type, start, end), rows in groups.items():
+                for chunk in _chunks(rows, self.batch_size):
+                    records = list(tx.run(cypher.upsert_links(rel_type, start, end), rows=chunk))
+                    _all_written(rel_type, chunk)(tx, records)
+                    written[1] += records[0]["written"]
+            return written[0], written[1]
+
+        for attempt in range(CONSTRAINT_RETRIES):
+            try:
+                with self.driver.session(database=self.database) as session:
+                    done = session.execute_write(work)
+                self._report(sum(done))
+                return done
+            except ConstraintError:
+                if attempt == CONSTRAINT_RETRIES - 1:
+                    raise
+                log.info("retrying after a constraint conflict", extra={"attempt": attempt + 1})
+            except ServiceUnavailable as exc:
+                raise GraphUnavailable(self.uri, str(exc)) from exc
+        raise AssertionError("unreachable")
+
     def _report(self, n: int) -> None:
         if self.progress:
             self.progress(n)
