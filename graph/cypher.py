@@ -11,6 +11,7 @@ datetimes in the statement.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Final
 
@@ -153,3 +154,76 @@ RESIDENCE_HISTORY: Final = (
 COUNT_NODES: Final = "MATCH (n) RETURN labels(n) AS labels, count(*) AS n"
 COUNT_RELATIONSHIPS: Final = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n"
 PING: Final = "RETURN 1 AS ok"
+
+
+# --- projections for graph algorithms, and the properties they write back -------------------
+
+
+@cache
+def uids_of(label: str) -> str:
+    """The uids of every node of one label."""
+    return f"MATCH (n:{_label(label)}) RETURN n.uid AS uid"
+
+
+@cache
+def projected_links(rel_type: str, start: str, end: str) -> str:
+    """Relationships of one type between two labels that overlap the slice [$since, $until), with a weight.
+
+    A Period (`since`/`until`) overlaps when it starts before `$until` and ends after `$since`; a
+    roll-up (`first_seen`/`last_seen`) when it was first seen before `$until` and last seen at or
+    after `$since`; other relationships are timeless and always kept. Either bound may be null.
+    The weight is the relationship's `count` where it has one (passes, co-travels), else 1.
+    """
+    relation = RELATIONS[rel_type]
+    fields = relation.model.model_fields
+    if start not in relation.sources or end not in relation.targets:
+        raise ValueError(f"{rel_type} does not join {start} to {end}")
+    where = ""
+    if relation.temporal:
+        where = (
+            "WHERE ($until IS NULL OR r.since IS NULL OR r.since < datetime($until)) "
+            "AND ($since IS NULL OR r.until IS NULL OR r.until > datetime($since)) "
+        )
+    elif "first_seen" in fields and "last_seen" in fields:
+        where = (
+            "WHERE ($until IS NULL OR r.first_seen < datetime($until)) "
+            "AND ($since IS NULL OR r.last_seen >= datetime($since)) "
+        )
+    weight = "coalesce(r.count, 1)" if "count" in fields else "1"
+    return (
+        f"MATCH (a:{_label(start)})-[r:{rel_type}]->(b:{_label(end)}) {where}"
+        f"RETURN a.uid AS start, b.uid AS end, {weight} AS weight"
+    )
+
+
+_PLACES_OF_ESTATE = f"MATCH (e:Estate {{uid: $uid}}) MATCH (p)-[:LOCATED_IN*0..{MAX_PATH_HOPS}]->(e) "
+_OF_LABELS = "WHERE any(l IN labels(n) WHERE l IN $labels) "
+ESTATE_SCOPE: Final = (
+    # the estate and what is LOCATED_IN it, then what is joined to those places (residents, owners,
+    # devices, grids; not the regions above), then what is joined to the devices installed there
+    f"{_PLACES_OF_ESTATE}RETURN p.uid AS uid "
+    f"UNION {_PLACES_OF_ESTATE}MATCH (p)<-[]-(n) {_OF_LABELS}RETURN n.uid AS uid "
+    f"UNION {_PLACES_OF_ESTATE}MATCH (p)-[r]->(n) {_OF_LABELS}AND type(r) <> 'LOCATED_IN' RETURN n.uid AS uid "
+    f"UNION {_PLACES_OF_ESTATE}MATCH (d:Device)-[:INSTALLED_IN]->(p) MATCH (d)-[]-(n) {_OF_LABELS}"
+    "RETURN n.uid AS uid"
+)
+
+_PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@cache
+def set_properties(label: str, names: tuple[str, ...], temporal: tuple[str, ...] = ()) -> str:
+    """SET derived properties (analytics outputs) on a batch of existing `label` nodes found by uid.
+
+    The names must be lower-case identifiers that are not properties of the label's model, so
+    derived values never overwrite the validated domain data; `temporal` ones are stored as
+    Cypher datetimes from ISO-8601 strings.
+    """
+    model = NODE_TYPES[_label(label)]
+    for name in (*names, *temporal):
+        if not _PROPERTY_NAME.match(name):
+            raise ValueError(f"property name {name!r} must be a lower-case identifier")
+        if name in model.model_fields or name == "label":
+            raise ValueError(f"{name!r} is a {label} property of the ontology, not a derived one")
+    sets = "".join(f", n.{name} = datetime(row.t.{name})" for name in temporal)
+    return f"UNWIND $rows AS row MATCH (n:{label} {{uid: row.uid}}) SET n += row.props{sets} RETURN count(n) AS written"

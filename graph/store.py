@@ -468,6 +468,90 @@ class GraphStore:
             out[r["type"]] = out.get(r["type"], 0) + r["n"]
         return out
 
+    # --- projections for graph algorithms, and what they write back ------------------------
+
+    def _stream(self, query: str, **params: Any) -> Iterator[neo4j.Record]:
+        """Yield a read-only statement's records, fetched from the server `batch_size` at a time."""
+        try:
+            with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS, fetch_size=self.batch_size
+            ) as session:
+                yield from session.run(query, params)
+        except ServiceUnavailable as exc:
+            raise GraphUnavailable(self.uri, str(exc)) from exc
+
+    def uids_of(self, label: str) -> Iterator[str]:
+        """Yield the uid of every node of a label, fetched in batches."""
+        try:
+            query = cypher.uids_of(label)
+        except ValueError as exc:
+            raise ValidationError("label", label, str(exc)) from None
+        for r in self._stream(query):
+            yield r["uid"]
+
+    def relationships_of(
+        self, rel_type: str, start: str, end: str, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[tuple[str, str, float]]:
+        """Yield (start uid, end uid, weight) of `rel_type` relationships from `start` to `end` nodes.
+
+        Only relationships that overlap [since, until) are kept (see :func:`cypher.projected_links`);
+        the weight is the relationship's `count` where it has one, else 1.
+        """
+        if rel_type not in RELATIONS:
+            raise ValidationError("rel_type", rel_type, f"unknown relationship type; known: {', '.join(RELATIONS)}")
+        try:
+            query = cypher.projected_links(rel_type, start, end)
+        except ValueError as exc:
+            raise ValidationError("rel_type", rel_type, str(exc)) from None
+        bounds = {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+        for r in self._stream(query, **bounds):
+            yield r["start"], r["end"], float(r["weight"])
+
+    def estate_scope(self, estate: str, labels: Sequence[str]) -> set[str]:
+        """Return the uids of the nodes of `labels` that belong to an estate.
+
+        That is the estate, everything LOCATED_IN it (directly or through a chain), what is joined
+        to those places (residents, owners, households, devices, grids, but not the regions
+        above) and what is joined to the devices installed there (vehicles and people seen).
+        """
+        _label_of(estate, expected="Estate")
+        found = {r["uid"] for r in self._read(cypher.ESTATE_SCOPE, uid=estate, labels=list(labels))}
+        if not found:
+            self.get(estate)  # raises UnknownEntity for an estate that does not exist
+        return found if "Estate" in labels else found - {estate}
+
+    def set_properties(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Set derived properties (analytics outputs) on existing nodes by uid, in batches per label.
+
+        Values are numbers, text, flags, lists of those, or aware datetimes (stored as Cypher
+        datetimes); names must not be properties of the ontology. Return how many nodes were
+        written: a uid that no longer exists is skipped.
+        """
+        groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+        for node_uid, props in rows:
+            plain, times = {}, {}
+            for name, value in props.items():
+                if isinstance(value, datetime):
+                    if value.tzinfo is None:
+                        raise ValidationError(name, value, "must carry a time zone")
+                    times[name] = value.isoformat()
+                elif value is None or isinstance(value, (bool, int, float, str, list)):
+                    plain[name] = value
+                else:
+                    raise ValidationError(name, value, "must be a number, text, flag, list or datetime")
+            key = (_label_of(node_uid), tuple(sorted(plain)), tuple(sorted(times)))
+            groups[key].append({"uid": node_uid, "props": plain, "t": times})
+        written = 0
+        for (label, names, temporal), batch in groups.items():
+            try:
+                query = cypher.set_properties(label, names, temporal)
+            except ValueError as exc:
+                raise ValidationError("properties", [*names, *temporal], str(exc)) from None
+            for chunk in _chunks(batch, self.batch_size):
+                written += self._write(query, rows=chunk)[0]["written"]
+                self._report(len(chunk))
+        return written
+
     def nodes(self, label: str) -> list[Node]:
         """Return every node of a label, typed (for batch jobs over a whole community)."""
         if label not in NODE_TYPES:
