@@ -163,14 +163,18 @@ _SEEN: Final = (
     " FROM event_ledger WHERE kind = ANY(:kinds) AND ts >= :since AND ts < :until"
     "), sightings AS (SELECT * FROM seen WHERE subject IS NOT NULL)"
 )
-# Pairs of sightings of two subjects at one device within :gap seconds: each sighting meets the
-# sightings of its own and the two neighbouring buckets, an equi-join the planner can hash.
+# Pairs of sightings of two subjects at one device within :gap seconds: each sighting, copied into
+# its own and the two neighbouring buckets, meets the sightings there, an equi-join on (device,
+# bucket) that the planner hashes. Joining on `bucket + offset` instead (or on a time range) lets
+# it hash on the device alone and compare every pair of a device's sightings: 8 s, not 0.26 s, on
+# 23k events; MATERIALIZED keeps the planner from folding the copies back into that plan.
 _PAIRS: Final = (
-    "pairs AS ("
+    "shifted AS MATERIALIZED ("
+    " SELECT s.*, s.bucket + d.off AS near FROM sightings s CROSS JOIN (VALUES (-1), (0), (1)) AS d(off)"
+    "), pairs AS ("
     " SELECT a.subject AS s1, b.subject AS s2, a.id AS e1, b.id AS e2, a.day, a.device,"
     "  least(a.ts, b.ts) AS t1, greatest(a.ts, b.ts) AS t2"
-    " FROM sightings a CROSS JOIN (VALUES (-1), (0), (1)) AS d(off)"
-    " JOIN sightings b ON b.device = a.device AND b.bucket = a.bucket + d.off"
+    " FROM shifted a JOIN sightings b ON b.device = a.device AND b.bucket = a.near"
     " WHERE a.subject < b.subject AND abs(extract(epoch FROM b.ts - a.ts)) <= :gap"
     ")"
 )
