@@ -6,7 +6,8 @@ becomes a warning (the iterator, single-threaded, stops at the first element it 
 
 Outlines (openings not cut) are made by CGAL's simple kernel first (:data:`FAST_KERNEL`), which
 triangulates a plain extrusion in a fraction of OpenCASCADE's time; what it leaves (booleans such
-as walls clipped under a roof) goes to OpenCASCADE, as does everything of a scene.
+as walls clipped under a roof) is made from the solid under its booleans, which is what the kernels
+make of it with booleans off; what is left after that goes to OpenCASCADE, as does a whole scene.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from bim.model import IfcModel, memory_logger
+from bim.model import IfcModel, attribute, memory_logger
 
 log = logging.getLogger(__name__)
 _geom: Any = ifcopenshell.geom  # its functions are untyped
@@ -105,6 +106,62 @@ def _shape(element: Any, raw: Any) -> Shape | None:
     )
 
 
+def _units_unknown(logger: Any) -> bool:
+    return any(UNITS_UNKNOWN in str(m.message) for m in logger.log_messages())
+
+
+def _unclipped_solids(element: Any) -> list[Any] | None:
+    """Return the solids under the booleans of an element's body, or None when its body is not all booleans."""
+    body = next((r for r in element.Representation.Representations if r.RepresentationIdentifier == "Body"), None)
+    if body is None or not body.Items:
+        return None
+    solids = []
+    for item in body.Items:
+        if not item.is_a("IfcBooleanResult"):
+            return None
+        while item.is_a("IfcBooleanResult"):
+            item = item.FirstOperand
+        solids.append(item)
+    return solids
+
+
+def _unclipped(element: Any, settings: Any, logger: Any) -> Shape | None:
+    """Return the shape of an element whose body is booleans, made of the solids under them (no booleans).
+
+    The fast kernel makes each solid in the element's own frame, and the element's placement (the
+    kernel's too, in the same unit) puts it in the world.
+    """
+    solids = _unclipped_solids(element)
+    if solids is None or attribute(element, "ObjectPlacement") is None:
+        return None
+    verts, faces, count = [], [], 0
+    try:
+        placement = _geom.create_shape(settings, element.ObjectPlacement, geometry_library=FAST_KERNEL, logger=logger)
+        matrix = np.asarray(placement.matrix, dtype=np.float64).reshape(4, 4).T  # column-major
+    except RuntimeError:
+        return None
+    for solid in solids:
+        try:
+            raw = _geom.create_shape(settings, solid, geometry_library=FAST_KERNEL, logger=logger)
+        except RuntimeError:
+            return None
+        local = np.frombuffer(raw.verts_buffer, dtype=np.float64).reshape(-1, 3)
+        verts.append(local @ matrix[:3, :3].T + matrix[:3, 3])
+        faces.append(np.frombuffer(raw.faces_buffer, dtype=np.int32).reshape(-1, 3) + count)
+        count += len(local)
+    if not count:
+        return None
+    all_faces = np.concatenate(faces)
+    return Shape(
+        id=element.id(),
+        guid=element.GlobalId,
+        ifc_class=element.is_a(),
+        verts=np.concatenate(verts),
+        faces=all_faces,
+        material_ids=np.zeros(len(all_faces), dtype=np.int32),
+    )
+
+
 def has_body(element: Any) -> bool:
     """Return True when the element has a representation the geometry kernel could turn into a body."""
     shape = getattr(element, "Representation", None)
@@ -136,6 +193,11 @@ def element_shapes(
     by_id = {e.id(): e for e in wanted}
     for kernel in (FAST_KERNEL, KERNEL) if not openings else (KERNEL,):
         left = [e for e in wanted if e.id() not in shapes]
+        if kernel == KERNEL and not openings:
+            for element in left:
+                if (shape := _unclipped(element, settings, logger)) is not None:
+                    shapes[element.id()] = shape
+            left = [e for e in left if e.id() not in shapes]
         if not left:
             break
         iterator = _geom.iterator(settings, model.file, threads, include=left, geometry_library=kernel, logger=logger)
@@ -165,7 +227,7 @@ def element_shapes(
             shapes[element.id()] = shape
         if tick:
             tick(len(shapes), len(wanted))
-    if any(UNITS_UNKNOWN in str(m.message) for m in logger.log_messages()) and model.length_scale != 1.0:
+    if _units_unknown(logger) and model.length_scale != 1.0:
         for shape in shapes.values():
             shape.verts *= model.length_scale
     log.debug("triangulated", extra={"elements": len(wanted), "shapes": len(shapes)})
