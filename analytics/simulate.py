@@ -40,6 +40,7 @@ from ingest.projector import opaque_person
 _CST: Final = 8 * 3600
 SOURCE: Final = "simulator"
 METER_UNITS: Final = {"water": "m³", "power": "kWh", "gas": "m³"}
+_PLATE_LETTERS: Final = "ABCDEFGHJKLMNPQRSTUVWXY"  # plates use no I or O
 _MISSABLE: Final = frozenset({"face_capture", "plate_read", "access_open"})
 _METER_CATEGORIES: Final = {"water_meter": "water", "power_meter": "power", "gas_meter": "gas"}
 
@@ -501,7 +502,7 @@ def simulate(
             m.emit("plate_read", far.code, t + 2 * 3600, plate=plate, direction="out", site="gate")
         plant("cloned_plate", [vehicle], f"read {metres:.0f} m away at 200-500 km/h")
     for k in range(n):  # 僵尸车: an unknown car drives in once and stays
-        plate = f"京{chr(ord('A') + k % 20)}{k:02d}Z{seed % 10}{k % 10}"
+        plate = f"京{_PLATE_LETTERS[k % len(_PLATE_LETTERS)]}{k:02d}Z{seed % 10}{k % 10}"
         estate = rng.choice(estates)
         day = rng.randrange(0, days - 17)
         arrive = m.at(day, rng.uniform(8, 22))
@@ -511,7 +512,7 @@ def simulate(
             m.emit("plate_read", camera.code, t, plate=plate, direction="in", site=site)
         plant("zombie_vehicle", [uids.vehicle(plate)], f"drove in on day {day}, never left")
     for k in range(n * 5):  # visitors' cars: in and out the same day
-        plate = f"京{chr(ord('A') + k % 20)}{k:03d}V{seed % 10}"
+        plate = f"京{_PLATE_LETTERS[k % len(_PLATE_LETTERS)]}{k:03d}V{seed % 10}"
         estate = rng.choice(estates)
         t = m.at(rng.randrange(days), rng.uniform(8, 18))
         m.emit("plate_read", rng.choice(m.gates[estate]["plate_camera"]).code, t, plate=plate, direction="in")
