@@ -24,6 +24,8 @@ where ``support`` is the days, nights or devices the two shared, ``base_x`` how 
 or devices subject x was seen on in the window (so the first factor is how consistently the less
 frequent subject is seen with the other), and the second factor discounts small samples: a pair
 exactly at the threshold scores at most 0.5, one at three times the threshold at most 0.75.
+Pairs below ``min_confidence`` (0.2) are dropped: someone who passes every gate all day meets
+everyone a few times, but with each of them on a small share of their days.
 
 Subjects are read from the payload as the projector does: ``person`` (a person uid or code),
 a stranger's ``face_id`` or ``card`` (the projector's opaque person uid), ``plate`` (vehicle uid).
@@ -70,6 +72,9 @@ class InferenceSettings(BaseSettings):
     co_presence_seconds: int = Field(300, ge=1, le=86400, description="largest gap between two captures")
     co_presence_min_devices: int = Field(3, ge=1, description="distinct devices the pair must be seen at together")
     evidence_sample: int = Field(10, ge=2, le=200, description="event ids kept on an edge")
+    min_confidence: float = Field(
+        0.2, ge=0, le=1, description="weaker pairs are dropped: chance meetings of people who pass everywhere"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -272,7 +277,7 @@ def find(
         raise ValueError(f"kind: unknown inference {kind!r}; known: {', '.join(KINDS)}")
     with engine.connect() as conn:
         rows = conn.execute(query, params).all()
-    return [
+    found = [
         Association(
             kind=kind,
             a=r.s1,
@@ -288,6 +293,7 @@ def find(
         for r in rows
         if _valid(r.s1) and _valid(r.s2)
     ]
+    return [a for a in found if a.confidence >= s.min_confidence]
 
 
 def infer(

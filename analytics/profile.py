@@ -39,15 +39,13 @@ from graph.masking import Viewer, mask_payload, mask_properties, masked_fields
 
 PROFILED: Final = ("Person", "Vehicle", "House")
 PASSING_KINDS: Final = ("face_capture", "plate_read", "access_open")
-PROFILE_RELATIONS: Final = (
+STRUCTURAL_RELATIONS: Final = (
     "LIVES_IN",
     "OWNS",
     "MEMBER_OF",
     "WORKS_AT",
     "LEGAL_REPRESENTATIVE_OF",
     "RESPONSIBLE_FOR",
-    "PASSED_THROUGH",
-    "ASSOCIATED_WITH",
     "WATCHES",
     "LOCATED_IN",
     "INSTALLED_IN",
@@ -56,6 +54,9 @@ PROFILE_RELATIONS: Final = (
     "ADJACENT_TO",
     "COVERS",
 )
+ACTIVITY_RELATIONS: Final = ("PASSED_THROUGH", "ASSOCIATED_WITH")
+"""Relationships that grow with activity; a profile shows the `relationships_limit` with the largest count."""
+PROFILE_RELATIONS: Final = STRUCTURAL_RELATIONS + ACTIVITY_RELATIONS
 """What a profile shows as relationships: not the event plumbing (CONCERNS, RECORDED_BY), which
 the timeline covers, nor RAISED_ON and FLAGS, which the alarm and risk sections cover."""
 MAX_EVENTS_LIMIT: Final = 500
@@ -380,11 +381,14 @@ def build_profile(
     events_after: str | None = None,
     events_limit: int = 50,
     trajectory_limit: int = 500,
+    relationships_limit: int = 100,
     scene_exists: Callable[[str], bool] | None = None,
 ) -> Profile:
     """Return the holistic profile of the person, vehicle or house `uid`, masked for `viewer`.
 
-    `events_after` is the ``next_cursor`` of a previous page of the timeline. `scene_exists` says
+    `events_after` is the ``next_cursor`` of a previous page of the timeline. Passes and
+    inferred associations are many for a busy subject: the `relationships_limit` with the
+    largest ``count`` are shown. `scene_exists` says
     whether a building has a 3D scene (the API passes its scene registry); without it, a building
     with an IFC GlobalId is taken to have one. Raises UnknownEntity for a uid the graph does not
     hold and ValidationError for a uid of another label.
@@ -396,7 +400,11 @@ def build_profile(
     if label not in PROFILED:
         raise ValidationError("uid", uid, f"profiles exist for {', '.join(PROFILED)}, not {label}")
     node = store.get(uid)
-    rels = store.relationships(uid, rel_types=PROFILE_RELATIONS)
+    # the structure first, then the strongest of the edges that grow with activity, so a busy
+    # subject's thousands of passes and associations never crowd out where they live
+    rels = store.relationships(uid, rel_types=STRUCTURAL_RELATIONS) + store.relationships(
+        uid, rel_types=ACTIVITY_RELATIONS, limit=relationships_limit, order_by="count"
+    )
     stays = _stays(uid, label, store, rels)
     homes = _homes(uid, label, stays)
     alarms = store.open_alarms([uid, *homes])

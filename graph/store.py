@@ -92,16 +92,22 @@ OPEN_ALARM_STATUSES = ("open", "acknowledged", "dispatched")
 
 
 @cache
-def _relationships_query(label: str, rel_types: tuple[str, ...]) -> str:
-    """Relationships of one node (of `rel_types`, all when empty) with the other end and the properties."""
+def _relationships_query(label: str, rel_types: tuple[str, ...], order_by: str | None = None) -> str:
+    """Relationships of one node (of `rel_types`, all when empty) with the other end and the properties.
+
+    `order_by` names a relationship property (of the ontology) to return the largest values first.
+    """
     unknown = [t for t in rel_types if t not in RELATIONS]
     if unknown:
         raise ValueError(f"unknown relationship type(s) {', '.join(unknown)}")
+    if order_by is not None and not any(order_by in r.model.model_fields for r in RELATIONS.values()):
+        raise ValueError(f"no relationship has a property {order_by!r}")
     types = ":" + "|".join(rel_types) if rel_types else ""
+    order = f"ORDER BY r.{order_by} DESC " if order_by else ""
     return (
         f"MATCH (n:{label} {{uid: $uid}})-[r{types}]-(m) "
         f"RETURN r.uid AS uid, type(r) AS type, startNode(r).uid = $uid AS outgoing, {cypher._end('m')} AS other, "
-        "properties(r) AS props LIMIT $limit"
+        f"properties(r) AS props {order}LIMIT $limit"
     )
 
 
@@ -358,6 +364,17 @@ class GraphStore:
             for r in self._read(cypher.nodes_by_uid(label), uids=wanted)
         }
 
+    def properties(self, uids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return every stored property of the nodes among `uids`, derived ones too (roll-ups, scores), by uid."""
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for u in dict.fromkeys(uids):
+            by_label[_label_of(u)].append(u)
+        return {
+            r["uid"]: {k: _native(v) for k, v in r["props"].items()}
+            for label, wanted in by_label.items()
+            for r in self._read(cypher.nodes_by_uid(label), uids=wanted)
+        }
+
     def neighbourhood(
         self,
         uid: str,
@@ -414,9 +431,21 @@ class GraphStore:
             if r["person"] is not None
         ]
 
-    def relationships(self, uid: str, rel_types: Sequence[str] | None = None, limit: int = 1000) -> list[Relationship]:
-        """Return the relationships of `uid` (of `rel_types`, all when None) with their properties, in one query."""
-        query = _relationships_query(_label_of(uid), tuple(sorted(set(rel_types or ()))))
+    def relationships(
+        self, uid: str, rel_types: Sequence[str] | None = None, limit: int = 1000, order_by: str | None = None
+    ) -> list[Relationship]:
+        """Return the relationships of `uid` (of `rel_types`, all when None) with their properties, in one query.
+
+        `order_by` names a relationship property (``count``, ``confidence``, …): the `limit` returned
+        are then those with its largest values, largest first.
+        """
+        try:
+            query = _relationships_query(_label_of(uid), tuple(sorted(set(rel_types or ()))), order_by)
+        except ValueError as exc:
+            bad_order = order_by is not None and "property" in str(exc)
+            raise ValidationError(
+                "order_by" if bad_order else "rel_types", order_by if bad_order else rel_types, str(exc)
+            ) from None
         return [
             Relationship(
                 r["uid"],

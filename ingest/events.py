@@ -99,7 +99,12 @@ def derive_id(event: Event) -> str:
 
 @dataclass(frozen=True)
 class KindSpec:
-    """What one event kind means: its model, unit, default severity and retention in the ledger."""
+    """What one event kind means: its model, unit, default severity, ledger retention, and whether it is telemetry.
+
+    Telemetry is what devices report periodically (readings, states): the ledger keeps every one,
+    the graph keeps a roll-up on the Device and an Event node only for a reading that opens or
+    clears an alarm.
+    """
 
     kind: str
     model: type[Event]
@@ -107,13 +112,16 @@ class KindSpec:
     severity: int
     retention_days: int
     description: str
+    telemetry: bool = False
 
 
 KINDS: dict[str, KindSpec] = {}
 E = TypeVar("E", bound=type[Event])
 
 
-def register(kind: str, *, unit: str | None = None, severity: int, retention_days: int) -> Callable[[E], E]:
+def register(
+    kind: str, *, unit: str | None = None, severity: int, retention_days: int, telemetry: bool = False
+) -> Callable[[E], E]:
     """Register an event model under `kind` (a class decorator)."""
     if not 1 <= severity <= 4:
         raise ValueError(f"severity must be 1..4, got {severity}")
@@ -121,7 +129,7 @@ def register(kind: str, *, unit: str | None = None, severity: int, retention_day
     def decorate(model: E) -> E:
         if kind in KINDS:
             raise ValueError(f"event kind {kind!r} is registered twice")
-        KINDS[kind] = KindSpec(kind, model, unit, severity, retention_days, (model.__doc__ or "").strip())
+        KINDS[kind] = KindSpec(kind, model, unit, severity, retention_days, (model.__doc__ or "").strip(), telemetry)
         return model
 
     return decorate
@@ -215,7 +223,7 @@ class PerimeterIntrusion(Event):
 # --- fire -------------------------------------------------------------------------------------
 
 
-@register("smoke", unit="%/m", severity=1, retention_days=365)
+@register("smoke", unit="%/m", severity=1, retention_days=365, telemetry=True)
 class Smoke(Event):
     """A smoke detector's state, with its obscuration reading when it sends one."""
 
@@ -232,7 +240,7 @@ class Smoke(Event):
         return self.obscuration
 
 
-@register("heat", unit="°C", severity=1, retention_days=365)
+@register("heat", unit="°C", severity=1, retention_days=365, telemetry=True)
 class Heat(Event):
     """A heat detector's temperature (°C)."""
 
@@ -247,7 +255,7 @@ class Heat(Event):
         return self.temperature
 
 
-@register("gas", unit="%LEL", severity=1, retention_days=365)
+@register("gas", unit="%LEL", severity=1, retention_days=365, telemetry=True)
 class Gas(Event):
     """A combustible gas detector's concentration, in ppm or %LEL (ppm is converted at 20,000 ppm = 40 %LEL)."""
 
@@ -296,7 +304,7 @@ class FireDoorOpen(Event):
         return "alarm" if self.door == "open" else "normal"
 
 
-@register("hydrant_pressure", unit="MPa", severity=2, retention_days=365)
+@register("hydrant_pressure", unit="MPa", severity=2, retention_days=365, telemetry=True)
 class HydrantPressure(Event):
     """A hydrant's water pressure (MPa); too low means it cannot fight a fire."""
 
@@ -348,7 +356,7 @@ class StreetLightFault(Event):
         return "normal" if self.fault == "normal" else "alarm"
 
 
-@register("water_tank", unit="m", severity=2, retention_days=730)
+@register("water_tank", unit="m", severity=2, retention_days=730, telemetry=True)
 class WaterTank(Event):
     """A water tank's level (m) and quality: turbidity NTU, residual chlorine mg/L, pH, conductivity µS/cm, colour."""
 
@@ -388,7 +396,7 @@ class ElevatorFault(Event):
         return self.status
 
 
-@register("heating", unit="MPa", severity=3, retention_days=730)
+@register("heating", unit="MPa", severity=3, retention_days=730, telemetry=True)
 class Heating(Event):
     """A heating substation's supply pressure (MPa), temperature (°C) and flow (m³/h)."""
 
@@ -407,7 +415,7 @@ METER_UNITS: dict[str, str] = {"water": "m³", "power": "kWh", "gas": "m³", "he
 _UNIT_SPELLINGS = {"m3": "m³", "m^3": "m³", "kwh": "kWh", "gj": "GJ"}
 
 
-@register("meter_reading", severity=4, retention_days=1095)
+@register("meter_reading", severity=4, retention_days=1095, telemetry=True)
 class MeterReading(Event):
     """A cumulative meter reading: water m³, power kWh, gas m³ or heat GJ."""
 
@@ -438,7 +446,7 @@ class MeterReading(Event):
 # --- environment and the rest -----------------------------------------------------------------
 
 
-@register("environment", severity=4, retention_days=365)
+@register("environment", severity=4, retention_days=365, telemetry=True)
 class Environment(Event):
     """Environment readings: noise dB, PM2.5 µg/m³, temperature °C, humidity %, pressure hPa, wind."""
 

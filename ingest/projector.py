@@ -9,6 +9,14 @@ in PostgreSQL's `passages` so they are exact however often a batch is retried). 
 faces become "unregistered" Vehicles and Persons. The alarm engine sees each batch in the same
 transaction. Every uid is deterministic, so projecting twice writes the same graph: :meth:`Projector.replay`
 rebuilds the projection from the ledger.
+
+Telemetry (kinds marked so in :data:`ingest.events.KINDS`: meter, environment, water tank,
+hydrant, heating and fire-detector readings) is most of what devices send and little of what
+anyone looks up one by one, so it does not become an Event node per reading: the Device gets a
+roll-up (`reading_count`, `last_reading_at`, `last_reading_kind`, `last_reading_value`,
+`last_reading_unit`, `last_reading_state`; totals kept exact in PostgreSQL's `device_readings`),
+and only a reading that opens or clears an alarm becomes an Event node (the alarm's evidence). The
+ledger keeps every reading.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -31,7 +39,7 @@ from graph.ontology import Event as EventNode
 from ingest import deadletters, ledger
 from ingest.alarms import AlarmChange, AlarmEngine
 from ingest.devices import DeviceDirectory, DeviceInfo
-from ingest.events import AccessOpen, Event, FaceCapture, PlateRead, Report, parse_event
+from ingest.events import KINDS, AccessOpen, Event, FaceCapture, PlateRead, Report, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,26 @@ _PASSAGES: Final = text(
 _PASSAGES_READ: Final = text(
     "SELECT subject, device, count, first_seen, last_seen FROM passages "
     "WHERE (subject, device) IN (SELECT * FROM unnest(CAST(:subjects AS text[]), CAST(:devices AS text[])))"
+)
+_READINGS_COLUMNS: Final = "device, count, last_at, last_kind, last_value, last_unit, last_state"
+_READINGS: Final = text(
+    "INSERT INTO device_readings (device, count, first_at, last_at, last_kind, last_value, last_unit, last_state, "
+    "last_event) SELECT * FROM unnest(CAST(:devices AS text[]), CAST(:counts AS bigint[]), "
+    "CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[]), CAST(:kinds AS text[]), "
+    "CAST(:values AS float8[]), CAST(:units AS text[]), CAST(:states AS text[]), CAST(:events AS text[])) "
+    "ON CONFLICT (device) DO UPDATE SET count = device_readings.count + EXCLUDED.count, "
+    "first_at = least(device_readings.first_at, EXCLUDED.first_at), "
+    "last_at = greatest(device_readings.last_at, EXCLUDED.last_at), "
+    + ", ".join(
+        f"{c} = CASE WHEN EXCLUDED.last_at >= device_readings.last_at THEN EXCLUDED.{c} ELSE device_readings.{c} END"
+        for c in ("last_kind", "last_value", "last_unit", "last_state", "last_event")
+    )
+    + f" RETURNING {_READINGS_COLUMNS}"
+)
+_READINGS_READ: Final = text(f"SELECT {_READINGS_COLUMNS} FROM device_readings WHERE device = ANY(:devices)")
+_EVIDENCE: Final = text(
+    "SELECT first_event FROM alarm_state WHERE first_event = ANY(:uids) "
+    "UNION SELECT clear_event FROM alarm_state WHERE clear_event = ANY(:uids)"
 )
 
 
@@ -76,14 +104,62 @@ def _person_ref(ref: str) -> str | None:
 
 
 @dataclass
+class _Reading:
+    """A device's telemetry in one batch: how many readings, and the latest."""
+
+    count: int
+    first: datetime
+    latest: Event
+
+
+@dataclass
 class _Batch:
     """The graph writes and side tables of one batch, built before anything is written."""
 
     nodes: list[Node] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     passages: dict[tuple[str, str], tuple[int, datetime, datetime]] = field(default_factory=dict)
+    readings: dict[str, _Reading] = field(default_factory=dict)
+    telemetry: dict[str, tuple[str, Event, DeviceInfo]] = field(default_factory=dict)
+    """Telemetry events by uid (with their ledger source and device): nodes only if :meth:`keep` asks."""
     alarm_items: list[tuple[Event, DeviceInfo | None]] = field(default_factory=list)
     rejects: list[deadletters.Rejected] = field(default_factory=list)
+
+    def keep(self, event_uids: Iterable[str]) -> None:
+        """Give these telemetry events Event nodes after all (they open or clear an alarm)."""
+        for event_uid in event_uids:
+            found = self.telemetry.pop(event_uid, None)
+            if found is not None:
+                source, event, device = found
+                node, links = _event_parts(source, event, device, [device.place] if device.place else [])
+                self.nodes.append(node)
+                self.links += links
+
+
+def _event_parts(source: str, event: Event, device: DeviceInfo | None, subjects: list[str]) -> tuple[Node, list[Link]]:
+    """Return an event's node and its links: RECORDED_BY its device, CONCERNS its subjects."""
+    event_uid = uids.event(event.id)
+    value = event.value
+    node = EventNode(
+        uid=event_uid,
+        source=f"ingest:{source}",
+        kind=event.kind,
+        occurred_at=event.ts,
+        value=value,
+        unit=event.unit if value is not None else None,
+        state=event.state,
+        description=event.text if isinstance(event, Report) else None,
+    )
+    links: list[Link] = [RecordedBy(start=event_uid, end=device.uid, source="ingest")] if device is not None else []
+    links += [Concerns(start=event_uid, end=s, source="ingest") for s in subjects]
+    return node, links
+
+
+def _evidence(changes: Sequence[AlarmChange]) -> set[str]:
+    """The events alarms that opened or cleared cite."""
+    return {
+        e for c in changes if c.change in ("opened", "cleared") for e in (c.alarm.first_event, c.alarm.clear_event) if e
+    }
 
 
 class Projector:
@@ -111,10 +187,13 @@ class Projector:
             if not rows:
                 return stats
             batch = self._build(conn, rows)
-            self._write(conn, batch, bump_passages=True)
+            if self.alarms is not None:
+                stats.changes = self.alarms.evaluate(conn, batch.alarm_items)
+                batch.keep(_evidence(stats.changes))
+            self._write(conn, batch, bump=True)
             deadletters.record(conn, batch.rejects)
             if self.alarms is not None:
-                stats.changes = self.alarms.observe(conn, batch.alarm_items)
+                self.alarms.mirror(stats.changes)
             ledger.done(conn, [r.seq for r in rows])
         if self.alarms is not None:
             self.alarms.announce(stats.changes)
@@ -154,7 +233,9 @@ class Projector:
                         self.alarms.restore(since)
                     return total
                 batch = self._build(conn, rows)
-                self._write(conn, batch, bump_passages=False)
+                if batch.telemetry:
+                    batch.keep(conn.execute(_EVIDENCE, {"uids": list(batch.telemetry)}).scalars())
+                self._write(conn, batch, bump=False)
             after = rows[-1].seq
             total += len(rows) - len(batch.rejects)
             log.info("replayed", extra={"count": total, "seq": after})
@@ -186,31 +267,28 @@ class Projector:
         )
         new_subjects: dict[str, Node] = {}
         for row, event, device in known:
-            event_uid = uids.event(event.id)
-            value = event.value
-            batch.nodes.append(
-                EventNode(
-                    uid=event_uid,
-                    source=f"ingest:{row.source}",
-                    kind=event.kind,
-                    occurred_at=event.ts,
-                    value=value,
-                    unit=event.unit if value is not None else None,
-                    state=event.state,
-                    description=event.text if isinstance(event, Report) else None,
-                )
-            )
-            if device is not None:
-                batch.links.append(RecordedBy(start=event_uid, end=device.uid, source="ingest"))
+            batch.alarm_items.append((event, device))
+            if device is not None and KINDS[event.kind].telemetry:
+                batch.telemetry[uids.event(event.id)] = (row.source, event, device)
+                seen = batch.readings.get(device.uid)
+                if seen is None:
+                    batch.readings[device.uid] = _Reading(1, event.ts, event)
+                else:
+                    seen.count += 1
+                    seen.first = min(seen.first, event.ts)
+                    if event.ts >= seen.latest.ts:
+                        seen.latest = event
+                continue
             subjects = self._subjects(event, device, exists, new_subjects)
-            batch.links += [Concerns(start=event_uid, end=s, source="ingest") for s in subjects]
+            node, links = _event_parts(row.source, event, device, subjects)
+            batch.nodes.append(node)
+            batch.links += links
             if device is not None and event.kind in PASSING_KINDS:
                 for subject in subjects:
                     if uids.label_of(subject) in ("Person", "Vehicle"):
                         key = (subject, device.uid)
                         n, first, last = batch.passages.get(key, (0, event.ts, event.ts))
                         batch.passages[key] = (n + 1, min(first, event.ts), max(last, event.ts))
-            batch.alarm_items.append((event, device))
         batch.nodes = [*new_subjects.values(), *batch.nodes]
         return batch
 
@@ -268,14 +346,16 @@ class Projector:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, conn: Connection, batch: _Batch, *, bump_passages: bool) -> None:
+    def _write(self, conn: Connection, batch: _Batch, *, bump: bool) -> None:
+        """Write a batch's nodes and links, and its roll-ups (bumped in PostgreSQL first if `bump`)."""
         self.store.upsert(batch.nodes)
         self._existing |= {n.uid for n in batch.nodes if n.label in ("Person", "Vehicle")}
         self.store.link(batch.links)
+        self._write_readings(conn, batch.readings, bump=bump)
         if not batch.passages:
             return
         keys = list(batch.passages)
-        if bump_passages:
+        if bump:
             values = [batch.passages[k] for k in keys]
             rows = conn.execute(
                 _PASSAGES,
@@ -293,6 +373,44 @@ class Projector:
             ).all()
         self.store.link(
             PassedThrough(start=r[0], end=r[1], source="ingest", count=r[2], first_seen=r[3], last_seen=r[4])
+            for r in rows
+        )
+
+    def _write_readings(self, conn: Connection, readings: dict[str, _Reading], *, bump: bool) -> None:
+        """Add a batch's telemetry to the devices' totals (if `bump`) and write the totals onto the Devices."""
+        if not readings:
+            return
+        devices = list(readings)
+        if bump:
+            latest = [readings[d].latest for d in devices]
+            rows = conn.execute(
+                _READINGS,
+                {
+                    "devices": devices,
+                    "counts": [readings[d].count for d in devices],
+                    "firsts": [readings[d].first for d in devices],
+                    "lasts": [e.ts for e in latest],
+                    "kinds": [e.kind for e in latest],
+                    "values": [e.value for e in latest],
+                    "units": [e.unit if e.value is not None else None for e in latest],
+                    "states": [e.state for e in latest],
+                    "events": [e.id for e in latest],
+                },
+            ).all()
+        else:
+            rows = conn.execute(_READINGS_READ, {"devices": devices}).all()
+        self.store.set_properties(
+            (
+                r.device,
+                {
+                    "reading_count": r.count,
+                    "last_reading_at": r.last_at,
+                    "last_reading_kind": r.last_kind,
+                    "last_reading_value": r.last_value,
+                    "last_reading_unit": r.last_unit,
+                    "last_reading_state": r.last_state,
+                },
+            )
             for r in rows
         )
 

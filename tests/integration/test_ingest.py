@@ -280,7 +280,7 @@ def test_events_attach_to_device_and_subjects(
     assert ingest(spatial_engine, raws) == ["accepted"] * len(raws)
     assert projector.drain() == len(raws)
     ids = [uids.event(parse_event(r).id) for r in raws]
-    assert all(neighbours(community, i, "RECORDED_BY") for i in ids)
+    assert all(neighbours(community, i, "RECORDED_BY") for i in ids[:6])
     assert neighbours(community, ids[0], "CONCERNS") == {uids.vehicle(PLATE)}
     stranger_car = community.get(uids.vehicle("沪B7C890"))
     assert isinstance(stranger_car, Vehicle) and stranger_car.unregistered
@@ -288,9 +288,12 @@ def test_events_attach_to_device_and_subjects(
     assert isinstance(stranger, Person) and stranger.unregistered
     assert neighbours(community, ids[4], "CONCERNS") == {RESIDENT, "estate:E01"}
     assert neighbours(community, ids[5], "CONCERNS") == {RESIDENT, "house:E01B01-1-0301"}
-    assert neighbours(community, ids[6], "CONCERNS") == {"house:E01B01-1-0301"}
-    reading = community.get(ids[6])
-    assert reading.value == 12.5 and reading.unit == "m³"  # type: ignore[attr-defined]
+    # a meter reading is telemetry: no Event node, a roll-up on its Device
+    assert ids[6] not in community.get_many([ids[6]])
+    meter = community.properties([uids.device("E01B01-1-0301-WM")])[uids.device("E01B01-1-0301-WM")]
+    assert (meter["reading_count"], meter["last_reading_value"], meter["last_reading_unit"]) == (1, 12.5, "m³")
+    assert meter["last_reading_at"] == datetime(2026, 5, 1, 8, 7, tzinfo=UTC)
+    assert meter["code"] == "E01B01-1-0301-WM"  # the device's own properties stay
     assert uids.device("E01-GATE1-PLATE") in neighbours(community, uids.vehicle(PLATE), "PASSED_THROUGH")
     with spatial_engine.connect() as conn:
         count, first, last = conn.execute(
@@ -305,6 +308,54 @@ def test_events_attach_to_device_and_subjects(
             conn.execute(text("SELECT count FROM passages WHERE subject = :s"), {"s": uids.vehicle(PLATE)}).scalar_one()
             == 2
         )
+
+
+def test_telemetry_rolls_up_on_its_device_and_only_readings_that_move_an_alarm_become_events(
+    spatial_engine: Engine, community: GraphStore, projector: Projector
+) -> None:
+    meter = "E01B01-1-0301-WM"
+
+    def reading(minute: float, value: float) -> dict[str, Any]:
+        return {
+            "kind": "meter_reading",
+            "device": meter,
+            "ts": ts(minute),
+            "meter": "water",
+            "reading": value,
+            "unit": "m3",
+        }
+
+    smokes = [smoke("normal", m) for m in range(5)] + [smoke("alarm", 5 + m) for m in range(3)]
+    smokes += [smoke("normal", 8 + m) for m in range(3)]
+    assert ingest(spatial_engine, [reading(m, 100 + m) for m in range(20)] + smokes) == ["accepted"] * 31
+    projector.drain()
+    assert ingest(spatial_engine, [reading(-5, 1.0)]) == ["accepted"]  # arrives late: counted, not the latest
+    projector.drain()
+    assert projector.alarms is not None
+    (alarm,) = projector.alarms.alarms()
+    assert alarm.status == "cleared" and alarm.count == 3
+    evidence = {uids.event(parse_event(smokes[5]).id), uids.event(parse_event(smokes[-1]).id)}
+    assert community.counts()["Event"] == 2 and set(community.get_many(evidence)) == evidence
+    assert neighbours(community, alarm.uid, "EVIDENCED_BY") == evidence
+    assert neighbours(community, uids.event(parse_event(smokes[5]).id), "CONCERNS") == {"unit:E01B01-1"}
+
+    def rollups() -> tuple[dict[str, Any], dict[str, Any]]:
+        found = community.properties([uids.device(meter), uids.device("E01B01-U1-F03-SMOKE")])
+        return found[uids.device(meter)], found[uids.device("E01B01-U1-F03-SMOKE")]
+
+    water, detector = rollups()
+    assert (water["reading_count"], water["last_reading_value"], water["last_reading_kind"]) == (
+        21,
+        119,
+        "meter_reading",
+    )
+    assert water["last_reading_at"] == datetime(2026, 5, 1, 8, 19, tzinfo=UTC)
+    assert (detector["reading_count"], detector["last_reading_state"]) == (11, "normal")
+    with spatial_engine.connect() as conn:
+        assert ledger.count(conn) == 32  # the ledger keeps every reading
+    before = community.counts()
+    assert projector.replay(datetime(2026, 1, 1, tzinfo=UTC)) == 32
+    assert community.counts() == before and rollups() == (water, detector)
 
 
 # --- alarms ----------------------------------------------------------------------------------------

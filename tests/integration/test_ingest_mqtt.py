@@ -112,8 +112,10 @@ def test_events_published_on_mqtt_appear_on_the_right_nodes(
         ("RECORDED_BY", uids.device("E01-GATE1-PLATE")),
         ("CONCERNS", uids.vehicle(PLATE)),
     }
-    meter_event = uids.event(parse_event(batch[1]).id)
-    assert {e.end for e in store.neighbourhood(meter_event, rel_types=["CONCERNS"]).edges} == {"house:E01B01-1-0301"}
+    smoke_event = uids.event(parse_event(batch[0]).id)  # telemetry that opened an alarm: an Event node
+    assert {e.end for e in store.neighbourhood(smoke_event, rel_types=["CONCERNS"]).edges} == {"unit:E01B01-1"}
+    meter = uids.device("E01B01-1-0301-WM")  # telemetry that did not: a roll-up on the device
+    assert store.properties([meter])[meter]["last_reading_value"] == 7
     assert running.counters.accepted == 3 and running.counters.messages == 2
     assert running.counters.alarm_changes == 1
 

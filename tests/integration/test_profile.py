@@ -24,6 +24,7 @@ from graph import (
     InstalledIn,
     LivesIn,
     Owns,
+    PassedThrough,
     Person,
     RaisedOn,
     RiskFlag,
@@ -192,6 +193,22 @@ def test_person_profile_gathers_every_section(planted: Planted, store: GraphStor
     assert assoc.uid == planted.friend
     assert assoc.properties["evidence"] == ["pf0", "other0"] and assoc.properties["kind"] == "co_travel"
     assert planted.house in {s.house for s in p.residence_history if s.until is None}
+    # a busy subject's passes and associations never crowd out where they live: the strongest come
+    store.link(
+        [
+            PassedThrough(
+                start=planted.person.uid,
+                end=planted.face_camera.uid,
+                source=SOURCE,
+                count=10,
+                first_seen=T0,
+                last_seen=T0 + timedelta(hours=1),
+            )
+        ]
+    )
+    few = build_profile(planted.person.uid, SYSTEM, store, spatial_engine, relationships_limit=1)
+    assert [r.type for r in few.relationships if r.type in ("PASSED_THROUGH", "ASSOCIATED_WITH")] == ["PASSED_THROUGH"]
+    assert ("LIVES_IN", "out", planted.house) in {(r.type, r.direction, r.uid) for r in few.relationships}
     assert [e.id for e in p.timeline.events] == planted.person_events[::-1]
     assert p.timeline.next_cursor is None
     # the trajectory: passes at the camera's place, in time order (the meter reading is not a pass)
