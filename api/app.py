@@ -62,6 +62,9 @@ def create_app(services: Services | None = None) -> FastAPI:
         try:
             yield
         finally:
+            live = getattr(app.state.services, "_graphql_live", None)
+            if live is not None:  # the GraphQL subscriptions' alarm feed
+                await run_in_threadpool(live.close)
             if owned:
                 await run_in_threadpool(app.state.services.close)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import neo4j
 from neo4j.exceptions import ConstraintError, ServiceUnavailable
@@ -127,6 +127,46 @@ def _attached_query(label: str, rel_type: str, target: str) -> str:
         f"MATCH (t:{target}) WHERE t.uid IN $uids "
         f"MATCH (x:{label})-[:{rel_type}]->(t) WHERE x.status IN $statuses "
         "RETURN t.uid AS target, labels(x) AS labels, properties(x) AS props"
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One hop of a batched neighbour read: a relationship type, its direction from here, the label reached."""
+
+    rel_type: str
+    direction: Literal["out", "in", "both"]
+    label: str
+
+
+_ARROWS: dict[str, tuple[str, str]] = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}
+
+
+@cache
+def _neighbours_query(label: str, steps: tuple[Step, ...]) -> str:
+    """Nodes reached from a list of `label` uids along `steps`, with the last relationship's properties."""
+    if not steps:
+        raise ValueError("a neighbour read needs at least one step")
+    pattern = "(n)"
+    for i, step in enumerate(steps):
+        if step.rel_type not in RELATIONS:
+            raise ValueError(f"unknown relationship type {step.rel_type!r}")
+        left, right = _ARROWS[step.direction]
+        last = i == len(steps) - 1
+        rel, node = ("r", "m") if last else ("", "")
+        pattern += f"{left}[{rel}:{step.rel_type}]{right}({node}:{cypher._label(step.label)})"
+    return (
+        f"MATCH (n:{cypher._label(label)}) WHERE n.uid IN $uids MATCH {pattern} "
+        "RETURN n.uid AS source, labels(m) AS labels, properties(m) AS props, properties(r) AS rel "
+        "ORDER BY m.uid LIMIT $limit"
+    )
+
+
+@cache
+def _delete_query(label: str) -> str:
+    """Delete one node and its relationships by uid."""
+    return (
+        f"MATCH (n:{cypher._label(label)} {{uid: $uid}}) WITH n, n.uid AS gone DETACH DELETE n RETURN count(gone) AS n"
     )
 
 
@@ -602,6 +642,32 @@ class GraphStore:
             )
             for r in self._read(cypher.all_links(rel_type))
         ]
+
+    def neighbours(
+        self, uids: Iterable[str], steps: Sequence[Step], limit: int = 100_000
+    ) -> dict[str, list[tuple[Node, dict[str, Any]]]]:
+        """Return, for each of `uids`, the nodes reached along `steps` with the last relationship's properties.
+
+        One query per label among `uids` (a DataLoader's batch is usually one label: one round
+        trip), so a nested API query costs one graph read per level, not one per parent.
+        """
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for u in dict.fromkeys(uids):
+            by_label[_label_of(u)].append(u)
+        out: dict[str, list[tuple[Node, dict[str, Any]]]] = {u: [] for us in by_label.values() for u in us}
+        for label, wanted in by_label.items():
+            try:
+                query = _neighbours_query(label, tuple(steps))
+            except ValueError as exc:
+                raise ValidationError("steps", steps, str(exc)) from None
+            for r in self._read(query, uids=wanted, limit=limit):
+                rel = {k: _native(v) for k, v in (r["rel"] or {}).items()}
+                out[r["source"]].append((node_from_props(r["labels"], r["props"]), rel))
+        return out
+
+    def delete(self, uid: str) -> bool:
+        """Delete the node with this uid and its relationships; return False when there was none."""
+        return bool(self._write(_delete_query(_label_of(uid)), uid=uid)[0]["n"])
 
 
 def _time(value: str | None) -> datetime | None:

@@ -5,8 +5,8 @@ Adding an area is adding a module with an `APIRouter` named `router` and listing
 
 from fastapi import APIRouter
 
-from api.routes import auth, bim, ingest, metrics, tiles
+from api.routes import auth, bim, graphql, ingest, metrics, tiles
 
-ROUTERS: list[APIRouter] = [tiles.router, bim.router, ingest.router, auth.router, metrics.router]
+ROUTERS: list[APIRouter] = [tiles.router, bim.router, ingest.router, auth.router, metrics.router, graphql.router]
 
 __all__ = ["ROUTERS"]

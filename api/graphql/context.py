@@ -1,0 +1,96 @@
+"""What every resolver receives: the services, the caller, DataLoaders, and what the operation touched.
+
+:meth:`Context.require` is how a resolver enforces a permission: it raises a GraphQL error with
+`extensions.code` UNAUTHENTICATED or FORBIDDEN (naming the permission). :meth:`Context.note`
+collects the uids an operation returned, and whether any was a person's, for its audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from api.bootstrap import Services
+from api.security.users import Principal
+from graph.masking import ANONYMOUS, Viewer
+from graph.ontology import Node
+from graph.store import Step
+
+Neighbours = list[tuple[Node, dict[str, Any]]]
+
+
+class Loaders:
+    """The DataLoaders of one operation: nodes by uid, and neighbours along each path asked for."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.nodes: DataLoader[str, Node | None] = DataLoader(load_fn=self._load_nodes)
+        self._neighbours: dict[tuple[Step, ...], DataLoader[str, Neighbours]] = {}
+
+    async def _load_nodes(self, uids: Sequence[str]) -> list[Node | None]:
+        found = await run_in_threadpool(self.services.graph.get_many, uids)
+        return [found.get(u) for u in uids]
+
+    def neighbours(self, steps: tuple[Step, ...]) -> DataLoader[str, Neighbours]:
+        """Return the loader of the nodes reached along `steps` (one graph read per batch of parents)."""
+        loader = self._neighbours.get(steps)
+        if loader is None:
+
+            async def load(uids: Sequence[str]) -> list[Neighbours]:
+                found = await run_in_threadpool(self.services.graph.neighbours, uids, steps)
+                return [found.get(u, []) for u in uids]
+
+            loader = self._neighbours[steps] = DataLoader(load_fn=load)
+        return loader
+
+
+class Context(BaseContext):
+    """The context of one GraphQL operation (or one WebSocket connection)."""
+
+    def __init__(self, services: Services, principal: Principal | None, client: str | None) -> None:
+        super().__init__()
+        self.services, self.principal, self.client = services, principal, client
+        self.loaders = Loaders(services)
+        self.targets: dict[str, None] = {}
+        self.person_read = False
+        self.now = datetime.now(UTC)
+        self.connection_params: dict[str, Any] | None = None
+
+    @property
+    def viewer(self) -> Viewer:
+        """The caller as :mod:`graph.masking` sees them."""
+        return self.principal.viewer if self.principal else ANONYMOUS
+
+    @property
+    def username(self) -> str | None:
+        return self.principal.username if self.principal else None
+
+    def require(self, permission: str) -> Principal:
+        """Return the caller when they hold `permission`; raise UNAUTHENTICATED or FORBIDDEN otherwise."""
+        if self.principal is None:
+            raise GraphQLError(
+                "not authenticated: send Authorization: Bearer <token> (POST /auth/login gives one)",
+                extensions={"code": "UNAUTHENTICATED"},
+            )
+        if not self.principal.may(permission):
+            raise GraphQLError(
+                f"permission {permission!r} is required; your roles do not grant it",
+                extensions={"code": "FORBIDDEN", "permission": permission},
+            )
+        return self.principal
+
+    def note(self, uid: str, person: bool = False) -> None:
+        """Record that the operation returned `uid` (a person's data when `person`)."""
+        self.targets[uid] = None
+        self.person_read = self.person_read or person
+
+    def fresh(self) -> None:
+        """Forget cached loads and noted targets (between the events of one subscription)."""
+        self.loaders = Loaders(self.services)
+        self.targets, self.person_read, self.now = {}, False, datetime.now(UTC)
