@@ -38,18 +38,20 @@ class Absence(Detector):
         previous_at_gate = residents.groupby("subject")["at_gate"].shift(1).eq(True)
         went_out = residents["at_gate"] & ~previous_at_gate
         last = residents.assign(went_out=went_out).groupby("subject").tail(1).set_index("subject")
-        active = {str(k): int(v) for k, v in residents.groupby("subject")["day"].nunique().items()}
-        end = pd.Timestamp(data.end)
+        last = last.assign(
+            gap=(pd.Timestamp(data.end) - last["ts"]).dt.total_seconds() / 86400,
+            active=residents.groupby("subject")["day"].nunique(),
+        )
+        last = last[
+            (last["gap"] >= self.min_gap_days)
+            & (last["went_out"] == self.went_out)
+            & (last["active"] >= self.min_active_days)
+        ]
+        active = {str(k): int(v) for k, v in last["active"].items()}
         for key, row in last.iterrows():
-            subject = str(key)
-            gap = (end - row["ts"]).total_seconds() / 86400
+            subject, gap = str(key), float(row["gap"])
             age = data.age(subject)
-            if (
-                gap < self.min_gap_days
-                or bool(row["went_out"]) != self.went_out
-                or active[subject] < self.min_active_days
-                or (age is not None and age < self.min_age)
-            ):
+            if age is not None and age < self.min_age:
                 continue
             yield self.finding(
                 data,

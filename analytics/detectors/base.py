@@ -102,9 +102,10 @@ class Inputs:
         if readings.empty:
             return pd.DataFrame(columns=["water", "power", "gas"])
         grouped = readings.groupby(["device_house", "meter"])
-        used = grouped["reading"].agg(lambda r: max(float(r.iloc[-1] - r.iloc[0]), 0.0))
-        span = grouped["ts"].agg(lambda t: max((t.iloc[-1] - t.iloc[0]).total_seconds() / 86400, 1.0))
-        return (used / span).unstack("meter").rename_axis(index="house", columns=None)
+        first, last = grouped[["reading", "ts"]].first(), grouped[["reading", "ts"]].last()
+        used = (last["reading"] - first["reading"]).clip(lower=0.0)
+        days = ((last["ts"] - first["ts"]).dt.total_seconds() / 86400).clip(lower=1.0)
+        return (used / days).unstack("meter").rename_axis(index="house", columns=None)
 
     def age(self, person: str) -> int | None:
         """A person's age in whole years at the end of the window, when their birth date is known."""

@@ -28,19 +28,27 @@ class NightActive(Detector):
         seen = data.sightings
         gates = seen[seen["at_gate"]]
         night = (gates["hour"] >= self.night_from) | (gates["hour"] < self.night_to)
-        gates = gates.assign(night=night)
-        for subject, rows in gates.groupby("subject", sort=False):
-            if len(rows) < self.min_passes:
-                continue
-            share = float(rows["night"].mean())
-            nights = rows.loc[rows["night"], "day"].nunique()
-            if share < self.min_night_share or nights < self.min_nights:
-                continue
+        gates = gates.assign(night=night, night_day=gates["day"].where(night))
+        per = gates.groupby("subject").agg(
+            passes=("id", "size"), share=("night", "mean"), nights=("night_day", "nunique")
+        )
+        hits = per[
+            (per["passes"] >= self.min_passes)
+            & (per["share"] >= self.min_night_share)
+            & (per["nights"] >= self.min_nights)
+        ]
+        for subject, row in hits.iterrows():
+            rows = gates[(gates["subject"] == subject) & gates["night"]]
             yield self.finding(
                 data,
                 str(subject),
-                share,
-                f"{share:.0%} of {len(rows)} gate passes were between {self.night_from}:00 and "
-                f"{self.night_to}:00, on {nights} nights",
-                {"passes": len(rows), "night_share": share, "nights": nights, "events": event_ids(rows[rows["night"]])},
+                float(row["share"]),
+                f"{row['share']:.0%} of {int(row['passes'])} gate passes were between {self.night_from}:00 and "
+                f"{self.night_to}:00, on {int(row['nights'])} nights",
+                {
+                    "passes": row["passes"],
+                    "night_share": row["share"],
+                    "nights": row["nights"],
+                    "events": event_ids(rows),
+                },
             )

@@ -32,17 +32,20 @@ class UnregisteredResident(Detector):
         ctx, seen = data.context, data.sightings
         evening = (seen["hour"] >= self.evening_from) | (seen["hour"] < self.evening_to)
         at_units = seen[seen["unit"].notna() & evening]
-        for (who, where), rows in at_units.groupby(["subject", "unit"], sort=False):
-            subject, unit = str(who), str(where)
+        groups = at_units.groupby(["subject", "unit"])
+        evenings_at = groups["day"].nunique()
+        positions = groups.indices
+        for pair, evenings in evenings_at[evenings_at >= self.min_evenings].items():
+            subject, unit = (str(part) for part in pair)  # type: ignore[attr-defined]
             home = ctx.home.get(subject)
             if home is not None and ctx.registered.get(subject) and ctx.house_unit.get(home) == unit:
                 continue
             if home is not None and ctx.house_unit.get(home) != unit:
                 continue  # a registered resident of another unit visiting
-            evenings = rows["day"].nunique()
             age = data.age(subject)
-            if evenings < self.min_evenings or (age is not None and age < self.min_age):
+            if age is not None and age < self.min_age:
                 continue
+            rows = at_units.iloc[positions[pair]]
             yield self.finding(
                 data,
                 subject,
