@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, ClassVar, Final
@@ -54,7 +54,8 @@ class Inputs:
     context: Context
     start: datetime
     end: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
+    zone: str = LOCAL_ZONE
+    """The zone whose clock "night", "evening" and "day" are read in (where the devices are)."""
 
     @property
     def window_days(self) -> float:
@@ -85,12 +86,12 @@ class Inputs:
     def sightings(self) -> pd.DataFrame:
         """Passing events (faces, plates, door openings) with a subject, joined to their device, in time order.
 
-        Adds ``local`` (Asia/Shanghai time), ``day`` (local date) and ``hour`` (local hour).
+        Adds ``local`` (time in :attr:`zone`), ``day`` (local date) and ``hour`` (local hour).
         """
         events = self.events
         passing = events[events["kind"].isin(PASSING_KINDS) & events["subject"].notna()]
         out = passing.join(self.devices, on="device", how="inner")
-        local = out["ts"].dt.tz_convert(LOCAL_ZONE)
+        local = out["ts"].dt.tz_convert(self.zone)
         out = out.assign(local=local, day=local.dt.date, hour=local.dt.hour)
         return out.sort_values("ts", kind="stable")
 

@@ -27,7 +27,7 @@ class KeyUnitRisk(Detector):
         events = data.events
         alarms = events[events["kind"].isin(FIRE_KINDS) & (events["status"] == "alarm")]
         alarms = alarms.join(data.devices[["owner_unit"]], on="device", how="inner")
-        local_day = alarms["ts"].dt.tz_convert("Asia/Shanghai").dt.date
+        local_day = alarms["ts"].dt.tz_convert(data.zone).dt.date
         for org in data.context.organisations.values():
             if not org.key_unit:
                 continue
