@@ -3,9 +3,10 @@
 Each algorithm takes an undirected networkx graph (``Projection.graph``) and returns a typed
 result: :class:`Scores` (PageRank, betweenness, core number), :class:`Partition` (Louvain,
 Leiden, connected components) or :class:`Path` (shortest path). PageRank runs on GraphBLAS
-(graphblas-algorithms, built straight from the graph's sparse adjacency) where that was measured
-faster than networkx (``tests/perf/bench_algorithms.py``); the rest runs on networkx, and Leiden
-on igraph + leidenalg.
+(graphblas-algorithms, over an adjacency matrix read straight from the graph), which was measured
+faster than networkx, conversion included (``tests/perf/bench_algorithms.py``); graphblas-algorithms
+implements none of the others, so they run on networkx, and Leiden on igraph (or leidenalg).
+Each result's `seconds` is the algorithm with its conversions, not the modularity computed after.
 
 Results written back (:func:`write_back`) are versioned node properties, three per algorithm, so
 each value says which run produced it:
@@ -21,6 +22,7 @@ older ``run_at``.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ __all__ = [
     "Partition",
     "Path",
     "Scores",
+    "adjacency",
     "betweenness",
     "components",
     "core_number",
@@ -49,6 +52,7 @@ __all__ = [
 ]
 
 Backend = Literal["graphblas", "networkx"]
+LeidenImplementation = Literal["igraph", "leidenalg"]
 EXACT_BETWEENNESS_UP_TO = 2000
 """Betweenness is exact up to this many nodes, and estimated from `k` sampled sources above it."""
 
@@ -131,22 +135,40 @@ def pagerank(graph: nx.Graph, alpha: float = 0.85, backend: Backend = "graphblas
 
 
 def _graphblas_pagerank(graph: nx.Graph, alpha: float) -> dict[str, float]:
-    """PageRank on graphblas-algorithms, from the adjacency matrix networkx builds with scipy.
+    """PageRank on graphblas-algorithms, over an adjacency matrix read straight from the graph's dicts.
 
-    ``graphblas_algorithms.Graph.from_networkx`` walks the graph in Python and costs more than the
-    algorithm; scipy's adjacency matrix is built in C, and reading the result vector out whole
-    avoids a per-node look-up.
+    Converting is what costs: ``graphblas_algorithms.Graph.from_networkx`` and
+    ``nx.to_scipy_sparse_array`` both walk the graph through networkx's views and take ~10x as
+    long as the PageRank itself; :func:`adjacency` walks the raw adjacency dicts instead, and the
+    result vector is read out whole rather than node by node.
     """
-    import graphblas as gb
     import graphblas_algorithms as ga
 
-    nodes = list(graph)
-    matrix = gb.io.from_scipy_sparse(nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight"))
+    nodes, matrix = adjacency(graph)
     ranks = nx.pagerank(ga.Graph(matrix, key_to_id={u: i for i, u in enumerate(nodes)}), alpha=alpha)
     indices, scores = ranks.vector.to_coo()
     values = dict.fromkeys(nodes, 0.0)
     values.update(zip([nodes[i] for i in indices], scores.tolist(), strict=True))
     return values
+
+
+def adjacency(graph: nx.Graph) -> tuple[list[str], Any]:
+    """Return the nodes in order and the weighted adjacency of `graph` as a GraphBLAS matrix (both directions)."""
+    import graphblas as gb
+
+    nodes = list(graph)
+    index = {u: i for i, u in enumerate(nodes)}
+    rows: list[int] = []
+    cols: list[int] = []
+    weights: list[float] = []
+    for u, neighbours in graph.adjacency():
+        i = index[u]
+        for v, data in neighbours.items():
+            rows.append(i)
+            cols.append(index[v])
+            weights.append(float(data.get("weight", 1.0)))
+    n = len(nodes)
+    return nodes, gb.Matrix.from_coo(rows, cols, weights, nrows=n, ncols=n, dtype=float)
 
 
 def betweenness(graph: nx.Graph, k: int | None = None, seed: int = 7) -> Scores:
@@ -188,8 +210,15 @@ def louvain(graph: nx.Graph, resolution: float = 1.0, seed: int = 7) -> Partitio
     return Partition("louvain", membership, seconds, _modularity(graph, membership), params)
 
 
-def leiden(graph: nx.Graph, resolution: float = 1.0, seed: int = 7) -> Partition:
-    """Return Leiden communities (igraph + leidenalg, modularity with a resolution), weighted."""
+def leiden(
+    graph: nx.Graph, resolution: float = 1.0, seed: int = 7, implementation: LeidenImplementation = "igraph"
+) -> Partition:
+    """Return Leiden communities optimising modularity (with a resolution), weighted.
+
+    igraph's own Leiden (C) is the default: on a 10,000-resident community it finds the same
+    modularity as leidenalg's ~15x faster (``tests/perf/bench_algorithms.py``); ``"leidenalg"``
+    runs leidenalg's RBConfiguration partition instead. Conversion to igraph is included in `seconds`.
+    """
     import igraph as ig
     import leidenalg
 
@@ -199,12 +228,25 @@ def leiden(graph: nx.Graph, resolution: float = 1.0, seed: int = 7) -> Partition
     edges = [(index[a], index[b]) for a, b in graph.edges()]
     weights = [float(w) for _, _, w in graph.edges(data="weight", default=1.0)]
     g = ig.Graph(n=len(nodes), edges=edges)
-    partition = leidenalg.find_partition(
-        g, leidenalg.RBConfigurationVertexPartition, weights=weights, resolution_parameter=resolution, seed=seed
-    )
-    membership = _numbered([nodes[i] for i in community] for community in partition)
+    if implementation == "leidenalg":
+        found = list(
+            leidenalg.find_partition(
+                g, leidenalg.RBConfigurationVertexPartition, weights=weights, resolution_parameter=resolution, seed=seed
+            )
+        )
+    else:
+        ig.set_random_number_generator(random.Random(seed))  # igraph draws from Python's random by default
+        try:
+            found = list(
+                g.community_leiden(
+                    objective_function="modularity", weights=weights, resolution=resolution, n_iterations=-1
+                )
+            )
+        finally:
+            ig.set_random_number_generator(random)
+    membership = _numbered([nodes[i] for i in community] for community in found)
     seconds = time.perf_counter() - started
-    params = {"resolution": resolution, "seed": seed}
+    params = {"resolution": resolution, "seed": seed, "implementation": implementation}
     return Partition("leiden", membership, seconds, _modularity(graph, membership), params)
 
 
@@ -241,7 +283,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("core", "1", core_number, "core number (k-core membership)"),
         Algorithm("component", "1", components, "connected components"),
         Algorithm("louvain", "1", louvain, "Louvain communities (networkx)"),
-        Algorithm("leiden", "1", leiden, "Leiden communities (leidenalg)"),
+        Algorithm("leiden", "1", leiden, "Leiden communities (igraph)"),
     )
 }
 

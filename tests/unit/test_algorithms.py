@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import networkx as nx
 import pytest
 
@@ -34,7 +36,7 @@ def two_cliques() -> nx.Graph:
     return g
 
 
-@pytest.mark.parametrize("detect", [louvain, leiden])
+@pytest.mark.parametrize("detect", [louvain, leiden, partial(leiden, implementation="leidenalg")])
 def test_two_cliques_joined_by_a_bridge_are_two_communities(detect: object) -> None:
     assert callable(detect)
     found = detect(two_cliques())
@@ -47,10 +49,12 @@ def test_leiden_finds_at_least_louvains_modularity_on_a_planted_partition() -> N
     g = nx.planted_partition_graph(6, 20, 0.5, 0.02, seed=3)
     g = nx.relabel_nodes(g, {n: f"person:P{n:03d}" for n in g})
     nx.set_edge_attributes(g, 1.0, "weight")
-    by_louvain, by_leiden = louvain(g), leiden(g)
-    assert len(by_leiden.sizes()) == 6 == len(by_louvain.sizes())
+    by_louvain, by_leiden, by_leidenalg = louvain(g), leiden(g), leiden(g, implementation="leidenalg")
+    assert len(by_leiden.sizes()) == 6 == len(by_louvain.sizes()) == len(by_leidenalg.sizes())
     assert by_leiden.modularity is not None and by_louvain.modularity is not None
     assert by_leiden.modularity >= by_louvain.modularity - 1e-9
+    assert by_leiden.modularity == pytest.approx(by_leidenalg.modularity)
+    assert leiden(g).membership == by_leiden.membership  # the seed makes it repeatable
 
 
 def test_bridge_endpoints_have_the_highest_betweenness() -> None:
