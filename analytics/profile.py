@@ -188,9 +188,11 @@ _KEYS: Final = {
     "house": "payload->>'house'",
     "device": "device",
 }
-# One branch per key value, each an index range read (migration 0005) newest first, merged.
+# One branch per key value, each an index range read (migration 0005) newest first, merged. The
+# branches carry narrow rows (UNION compares them to drop an event two keys found); payloads are
+# fetched by seq for the page alone.
 _BRANCH: Final = (
-    "(SELECT seq, id, kind, device, ts, payload FROM event_ledger WHERE {key} = :v{i} "
+    "(SELECT seq, ts, kind, device FROM event_ledger WHERE {key} = :v{i} "
     "AND ts <= :before_ts AND (ts < :before_ts OR seq < :before_seq) {kinds}"
     "ORDER BY ts DESC, seq DESC LIMIT :limit)"
 )
@@ -234,7 +236,13 @@ def timeline(
     if not keys:
         return Timeline(events=[])
     union, params = _events_query(keys, kinds=False)
-    query = f"SELECT * FROM ({union}) e ORDER BY ts DESC, seq DESC LIMIT :limit"
+    query = (
+        f"SELECT e.seq, l.id, e.kind, e.device, e.ts, l.payload FROM ("
+        f"SELECT * FROM ({union}) u ORDER BY ts DESC, seq DESC LIMIT :limit) e "
+        # LATERAL: an index probe by seq per row of the page, never a hash join over the ledger
+        "CROSS JOIN LATERAL (SELECT id, payload FROM event_ledger x WHERE x.seq = e.seq LIMIT 1) l "
+        "ORDER BY e.ts DESC, e.seq DESC"
+    )
     params |= {"before_ts": before_ts, "before_seq": before_seq if after else 2**62, "limit": limit + 1}
     with engine.connect() as conn:
         rows = conn.execute(text(query), params).all()

@@ -103,11 +103,12 @@ def _relationships_query(label: str, rel_types: tuple[str, ...], order_by: str |
     if order_by is not None and not any(order_by in r.model.model_fields for r in RELATIONS.values()):
         raise ValueError(f"no relationship has a property {order_by!r}")
     types = ":" + "|".join(rel_types) if rel_types else ""
+    # sort and cut before reading whole property maps, which ArcadeDB serialises slowly
     order = f"ORDER BY r.{order_by} DESC " if order_by else ""
     return (
-        f"MATCH (n:{label} {{uid: $uid}})-[r{types}]-(m) "
+        f"MATCH (n:{label} {{uid: $uid}})-[r{types}]-(m) WITH r, m {order}LIMIT $limit "
         f"RETURN r.uid AS uid, type(r) AS type, startNode(r).uid = $uid AS outgoing, {cypher._end('m')} AS other, "
-        f"properties(r) AS props {order}LIMIT $limit"
+        "properties(r) AS props"
     )
 
 
