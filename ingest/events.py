@@ -505,12 +505,15 @@ def _decode(raw: bytes | str) -> Any:
         raise _reject("payload", raw, "is nested too deeply") from None
 
 
-def parse_event(raw: dict[str, Any] | bytes | str) -> Event:
-    """Return the event `raw` describes, or raise ValidationError naming the field and the reason."""
+def parse_event(raw: dict[str, Any] | bytes | str, *, small: bool = False) -> Event:
+    """Return the event `raw` describes, or raise ValidationError naming the field and the reason.
+
+    `small` says a dict came from JSON text no larger than MAX_EVENT_BYTES, so its size is not measured again.
+    """
     data = _decode(raw) if isinstance(raw, (bytes, str)) else raw
     if not isinstance(data, dict):
         raise _reject("payload", type(data).__name__, "must be a JSON object")
-    if not isinstance(raw, (bytes, str)):
+    if not small and not isinstance(raw, (bytes, str)):
         try:
             size = len(json.dumps(data, ensure_ascii=False, default=str))
         except (TypeError, ValueError, RecursionError) as exc:
@@ -558,11 +561,12 @@ def parse_message(raw: bytes | str, *, device: str | None = None) -> Iterator[tu
     except RecursionError:
         yield raw, _reject("payload", raw, "is nested too deeply")
         return
+    small = len(raw) <= MAX_EVENT_BYTES  # then so is every event in it
     for item in data if isinstance(data, list) else [data]:
         if device and isinstance(item, dict) and "device" not in item:
             item["device"] = device
         try:
-            yield item, parse_event(item) if isinstance(item, dict) else parse_event(json.dumps(item))
+            yield item, parse_event(item, small=small) if isinstance(item, dict) else parse_event(json.dumps(item))
         except ValidationError as exc:
             yield item, exc
 

@@ -16,7 +16,7 @@ anyone looks up one by one, so it does not become an Event node per reading: the
 roll-up (`reading_count`, `last_reading_at`, `last_reading_kind`, `last_reading_value`,
 `last_reading_unit`, `last_reading_state`; totals kept exact in PostgreSQL's `device_readings`),
 and only a reading that opens or clears an alarm becomes an Event node (the alarm's evidence). The
-ledger keeps every reading.
+ledger keeps every reading. `telemetry_nodes=True` projects telemetry like any other event instead.
 """
 
 from __future__ import annotations
@@ -173,8 +173,10 @@ class Projector:
         directory: DeviceDirectory | None = None,
         alarms: AlarmEngine | None = None,
         batch_size: int = 5000,
+        telemetry_nodes: bool = False,
     ) -> None:
         self.engine, self.store, self.batch_size = engine, store, batch_size
+        self.telemetry = frozenset() if telemetry_nodes else frozenset(k for k, spec in KINDS.items() if spec.telemetry)
         self.directory = directory or DeviceDirectory(store)
         self.alarms = alarms
         self._existing: set[str] = set()
@@ -247,7 +249,7 @@ class Projector:
         parsed: list[tuple[ledger.LedgerRow, Event]] = []
         for row in rows:
             try:
-                parsed.append((row, parse_event(row.payload)))
+                parsed.append((row, parse_event(row.payload, small=True)))
             except ValidationError as exc:
                 batch.rejects.append(deadletters.Rejected("projector", row.payload, exc, row.id))
         devices = self.directory.resolve({e.device for _, e in parsed})
@@ -268,7 +270,7 @@ class Projector:
         new_subjects: dict[str, Node] = {}
         for row, event, device in known:
             batch.alarm_items.append((event, device))
-            if device is not None and KINDS[event.kind].telemetry:
+            if device is not None and event.kind in self.telemetry:
                 batch.telemetry[uids.event(event.id)] = (row.source, event, device)
                 seen = batch.readings.get(device.uid)
                 if seen is None:

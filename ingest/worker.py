@@ -102,7 +102,12 @@ class Worker:
             topic_root=self.settings.mqtt_topic_root,
         )
         self.projector = Projector(
-            engine, store, directory=directory, alarms=self.alarms, batch_size=self.settings.project_batch
+            engine,
+            store,
+            directory=directory,
+            alarms=self.alarms,
+            batch_size=self.settings.project_batch,
+            telemetry_nodes=self.settings.telemetry_nodes,
         )
         self._wake = threading.Event()
         self._lock = threading.Lock()
