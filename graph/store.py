@@ -560,19 +560,16 @@ class GraphStore:
             yield r["uid"]
 
     def relationships_of(
-        self, rel_type: str, start: str, end: str, since: datetime | None = None, until: datetime | None = None
+        self, rel_type: str, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[tuple[str, str, float]]:
-        """Yield (start uid, end uid, weight) of `rel_type` relationships from `start` to `end` nodes.
+        """Yield (start uid, end uid, weight) of every `rel_type` relationship, fetched in batches.
 
         Only relationships that overlap [since, until) are kept (see :func:`cypher.projected_links`);
         the weight is the relationship's `count` where it has one, else 1.
         """
         if rel_type not in RELATIONS:
             raise ValidationError("rel_type", rel_type, f"unknown relationship type; known: {', '.join(RELATIONS)}")
-        try:
-            query = cypher.projected_links(rel_type, start, end)
-        except ValueError as exc:
-            raise ValidationError("rel_type", rel_type, str(exc)) from None
+        query = cypher.projected_links(rel_type)
         bounds = {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
         for r in self._stream(query, **bounds):
             yield r["start"], r["end"], float(r["weight"])

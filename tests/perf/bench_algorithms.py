@@ -30,21 +30,22 @@ from tests.perf.scratch import scratch_graph
 LABELS = ["Estate", "Building", "Unit", "House", "Person", "Household", "Vehicle", "NonMotorVehicle", "Organisation"]
 
 
-def median_seconds(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Run `call` once to warm up (imports, caches), then `repeat` times; return the median time and last result."""
-    result = call()
-    times = []
+def interleaved(calls: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, Any]]:
+    """Warm each call up once, then run them in turn `repeat` times, so a busy moment of the shared
+    machine hits all of them alike; return each one's median seconds and last result.
+
+    A call's time is its wall time, or the result's own `seconds` where it has one (a Partition's
+    leaves out the modularity computed afterwards).
+    """
+    last = {name: call() for name, call in calls.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
-def algorithm_seconds(call: Callable[[], Partition], repeat: int) -> tuple[float, Partition]:
-    """Run `call` once to warm up, then `repeat` times; return the median of its own `seconds` and the last result."""
-    results = [call() for _ in range(repeat + 1)][1:]
-    return statistics.median(r.seconds for r in results), results[-1]
+        for name, call in calls.items():
+            started = time.perf_counter()
+            last[name] = call()
+            elapsed = time.perf_counter() - started
+            times[name].append(last[name].seconds if isinstance(last[name], Partition) else elapsed)
+    return {name: (statistics.median(times[name]), last[name]) for name in calls}
 
 
 def raw_projection(store: GraphStore, labels: list[str]) -> nx.Graph:
@@ -71,9 +72,9 @@ def graphblas_parts(graph: nx.Graph, repeat: int) -> tuple[float, float]:
     """Median seconds of the two halves of our GraphBLAS PageRank: building the matrix, and the algorithm."""
     import graphblas_algorithms as ga
 
-    build, (nodes, matrix) = median_seconds(lambda: adjacency(graph), repeat)
+    build, (nodes, matrix) = interleaved({"build": lambda: adjacency(graph)}, repeat)["build"]
     gbg = ga.Graph(matrix, key_to_id={u: i for i, u in enumerate(nodes)})
-    run, _ = median_seconds(lambda: nx.pagerank(gbg), repeat)
+    run = interleaved({"run": lambda: nx.pagerank(gbg)}, repeat)["run"][0]
     return build, run
 
 
@@ -105,29 +106,45 @@ def main(argv: list[str] | None = None) -> int:
         store.link(community.links)
         print(f"loaded in {time.perf_counter() - started:.1f} s; server {settings.neo4j_uri}")
 
-        raw_s, _ = median_seconds(lambda: raw_projection(store, LABELS), args.repeat)
-        ours_s, projection = median_seconds(lambda: project(store, LABELS), args.repeat)
-        fold_s, people = median_seconds(lambda: project(store, ["Person"], ["LIVES_IN"], fold="House"), args.repeat)
+        read = interleaved(
+            {
+                "raw": lambda: raw_projection(store, LABELS),
+                "ours": lambda: project(store, LABELS),
+                "fold": lambda: project(store, ["Person"], ["LIVES_IN"], fold="House"),
+            },
+            args.repeat,
+        )
+    projection, people = read["ours"][1], read["fold"][1]
     assert isinstance(projection, Projection) and isinstance(people, Projection)
-    g = projection.graph
+    g, pg = projection.graph, people.graph
     print(
         f"projection: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges ({', '.join(projection.rel_types)})"
     )
-    pg = people.graph
     print(f"person graph (houses folded): {pg.number_of_nodes():,} nodes, {pg.number_of_edges():,} edges")
 
-    print(f"\nmedian seconds of {args.repeat} runs")
+    print(f"\nmedian seconds of {args.repeat} interleaved runs")
     print(f"{'measure':<34}{'baseline':>11}{'twinhood':>11}{'ratio':>8}  baseline")
-    row("projection (whole community)", raw_s, ours_s, "one unfiltered MATCH through the driver")
-    print(f"{'projection (person graph, folded)':<34}{'':>11}{fold_s:>11.3f}")
+    row("projection (whole community)", read["raw"][0], read["ours"][0], "one unfiltered MATCH through the driver")
+    print(f"{'projection (person graph, folded)':<34}{'':>11}{read['fold'][0]:>11.3f}")
 
-    nx_pr, plain = median_seconds(lambda: pagerank(g, backend="networkx"), args.repeat)
-    gb_pr, ours = median_seconds(lambda: pagerank(g, backend="graphblas"), args.repeat)
-    dispatch_pr, dispatched = median_seconds(lambda: graphblas_dispatch(g), args.repeat)
+    ranks = interleaved(
+        {
+            "networkx": lambda: pagerank(g, backend="networkx"),
+            "ours": lambda: pagerank(g, backend="graphblas"),
+            "dispatch": lambda: graphblas_dispatch(g),
+        },
+        args.repeat,
+    )
+    plain, ours, dispatched = ranks["networkx"][1], ranks["ours"][1], ranks["dispatch"][1]
     worst = max(abs(ours.values[u] - plain.values[u]) for u in g)
     assert worst < 1e-9 and max(abs(dispatched[u] - plain.values[u]) for u in g) < 1e-9
-    row("PageRank", nx_pr, gb_pr, f"networkx; same ranks (max diff {worst:.1e})")
-    row("PageRank via nx backend= dispatch", nx_pr, dispatch_pr, "graphblas with networkx's own conversion")
+    row("PageRank", ranks["networkx"][0], ranks["ours"][0], f"networkx; same ranks (max diff {worst:.1e})")
+    row(
+        "PageRank via nx backend= dispatch",
+        ranks["networkx"][0],
+        ranks["dispatch"][0],
+        "graphblas-algorithms' own conversion",
+    )
     build, run = graphblas_parts(g, args.repeat)
     print(f"{'  of ours: adjacency → GraphBLAS':<34}{'':>11}{build:>11.3f}")
     print(f"{'  of ours: PageRank on GraphBLAS':<34}{'':>11}{run:>11.3f}")
@@ -136,24 +153,32 @@ def main(argv: list[str] | None = None) -> int:
         ("connected components", components, nx.connected_components),
         ("k-core (core numbers)", core_number, nx.core_number),
     ):
-        seconds, _ = median_seconds(lambda call=ours_call: call(g), args.repeat)  # type: ignore[misc]
+        seconds = interleaved({name: lambda call=ours_call: call(g)}, args.repeat)[name][0]  # type: ignore[misc]
         print(f"{name:<34}{seconds:>11.3f}{seconds:>11.3f}{1:>8.2f}  {implemented_by_graphblas(name, nx_name, g)}")
 
-    louvain_s, by_louvain = algorithm_seconds(lambda: louvain(g), args.repeat)
-    leiden_s, by_leiden = algorithm_seconds(lambda: leiden(g), args.repeat)
-    leidenalg_s, by_leidenalg = algorithm_seconds(lambda: leiden(g, implementation="leidenalg"), args.repeat)
-    row("Leiden (igraph) vs Louvain", louvain_s, leiden_s, "Louvain (networkx)")
-    row("Leiden (igraph) vs leidenalg", leidenalg_s, leiden_s, "leidenalg RBConfiguration, resolution 1")
-    print("\nmodularity (communities):")
-    for name, found in (("Louvain", by_louvain), ("Leiden, igraph", by_leiden), ("Leiden, leidenalg", by_leidenalg)):
-        print(f"  {name:<18} {found.modularity:.4f} ({len(found.sizes()):,})")
-    pg = people.graph
-    louvain_p, p_louvain = algorithm_seconds(lambda: louvain(pg), args.repeat)
-    leiden_p, p_leiden = algorithm_seconds(lambda: leiden(pg), args.repeat)
-    print(
-        f"person graph: Louvain {louvain_p:.3f} s, modularity {p_louvain.modularity:.4f}; "
-        f"Leiden (igraph) {leiden_p:.3f} s, modularity {p_leiden.modularity:.4f}"
+    found = interleaved(
+        {
+            "louvain": lambda: louvain(g),
+            "leiden": lambda: leiden(g),
+            "leidenalg": lambda: leiden(g, implementation="leidenalg"),
+            "louvain people": lambda: louvain(pg),
+            "leiden people": lambda: leiden(pg),
+        },
+        args.repeat,
     )
+    row("Leiden (igraph) vs Louvain", found["louvain"][0], found["leiden"][0], "Louvain (networkx)")
+    row("Leiden (igraph) vs leidenalg", found["leidenalg"][0], found["leiden"][0], "leidenalg, RBConfiguration")
+    row("person graph: Leiden vs Louvain", found["louvain people"][0], found["leiden people"][0], "Louvain (networkx)")
+    print("\nmodularity (communities)")
+    for name, label in (
+        ("louvain", "Louvain"),
+        ("leiden", "Leiden, igraph"),
+        ("leidenalg", "Leiden, leidenalg"),
+        ("louvain people", "person graph, Louvain"),
+        ("leiden people", "person graph, Leiden"),
+    ):
+        partition = found[name][1]
+        print(f"  {label:<24}{partition.modularity:.4f} ({len(partition.sizes()):,})")
     return 0
 
 
