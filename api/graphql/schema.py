@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
 
+from analytics.profile import build_profile
 from api.anchoring import search_documents
 from api.graphql import timeline
 from api.graphql.context import Context
@@ -35,6 +36,7 @@ from api.security import permissions as perm
 from api.security.errors import UnknownRole, UnknownUser
 from api.security.settings import SecuritySettings
 from api.security.users import Role, User
+from bim import SceneRegistry, UnknownScene
 from graph import uid as uids
 from graph.errors import TwinhoodError, UnknownEntity, ValidationError
 from graph.masking import mask_payload
@@ -799,31 +801,42 @@ class Query:
         )
         return [AuditRow(**r) for r in rows]
 
-    @strawberry.field(description="the holistic profile of a person, vehicle or house, masked for you")
+    @strawberry.field(
+        description="the holistic profile of a person, vehicle or house, masked for you (null for an unknown uid): "
+        "attributes, relationships, residence history, timeline, trajectory, BIM location, alarms, risk flags"
+    )
     async def profile(
         self,
         info: strawberry.Info[Context],
         uid: strawberry.ID,
         events_after: str | None = None,
         events_limit: int = 50,
-    ) -> JSON:
+    ) -> JSON | None:
         ctx = info.context
         ctx.require(perm.READ_PROFILE)
         try:
-            from analytics.profile import build_profile
-        except ImportError:
-            raise GraphQLError("profiles are not available in this build", extensions={"code": "UNAVAILABLE"}) from None
-        found = await blocking(
-            build_profile,
-            str(uid),
-            ctx.viewer,
-            ctx.services.graph,
-            ctx.services.engine,
-            events_after=events_after,
-            events_limit=events_limit,
-        )
+            found = await blocking(
+                build_profile,
+                str(uid),
+                ctx.viewer,
+                ctx.services.graph,
+                ctx.services.engine,
+                events_after=events_after,
+                events_limit=events_limit,
+                scene_exists=_scene_exists,
+            )
+        except UnknownEntity:
+            return None
         ctx.note(str(uid), person=str(uid).startswith("person:"))
         return cast(JSON, found.model_dump(mode="json"))
+
+
+def _scene_exists(building_uid: str) -> bool:
+    try:
+        SceneRegistry().get(building_uid)
+    except UnknownScene:
+        return False
+    return True
 
 
 async def _spatial(fn: Callable[..., T], ctx: Context, *args: Any, **kwargs: Any) -> T:

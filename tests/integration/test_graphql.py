@@ -502,3 +502,22 @@ def test_a_persisted_query_runs_by_its_hash_once_registered(world: World) -> Non
     wrong = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
     mismatch = world.http.post("/graphql", json={"query": query, "extensions": wrong}, headers=headers).json()
     assert codes(mismatch) == ["VALIDATION"]
+
+
+PROFILE = "query($u: ID!) { profile(uid: $u) }"
+
+
+def test_a_profile_is_masked_for_the_caller_and_needs_its_permission(world: World) -> None:
+    residents = {link.start: link.end for link in world.community.links if link.type == "LIVES_IN"}
+    person: Person = next(p for p in world.nodes("Person") if p.phone and p.id_number and p.uid in residents)
+    police = world.gql("police", PROFILE, {"u": person.uid})["data"]["profile"]
+    assert police["uid"] == person.uid and police["attributes"]["phone"] == person.phone and police["masked"] == []
+    home = residents[person.uid]
+    assert home in {stay["house"] for stay in police["residence_history"]}
+    admin = world.gql("admin", PROFILE, {"u": person.uid})["data"]["profile"]
+    assert admin["attributes"]["id_number"] == person.id_number
+    denied = world.gql("grid_worker", PROFILE, {"u": person.uid})
+    assert codes(denied) == ["FORBIDDEN"]
+    assert world.gql("police", PROFILE, {"u": "person:NOBODY"})["data"]["profile"] is None
+    rows = world.services.security.audit.entries(username="police1", target=person.uid)
+    assert rows[0]["operation"] == "graphql query profile" and rows[0]["person_read"] is True
