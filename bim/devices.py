@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from bim.geometry import Shape
 from bim.model import IfcModel, attribute
-from bim.spaces import SpaceInfo
+from bim.spaces import SpaceInfo, apart
 from bim.storeys import StoreyInfo, direct_space, storey_of
 
 DOOR_REACH = 0.25
@@ -184,7 +184,7 @@ class DeviceReader:
                 continue
             if min(space.shape.zmax, shape.zmax) - max(space.shape.zmin, shape.zmin) <= 0.1:
                 continue
-            overlap = reach.intersection(space.footprint).area
+            overlap = 0.0 if apart(reach, space.footprint) else reach.intersection(space.footprint).area
             if overlap > 0.01:
                 touching.append((overlap, space.guid, space))
         touching.sort(key=lambda t: (-t[0], t[1]))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import ifcopenshell.util.element
@@ -95,6 +96,11 @@ class SpaceInfo:
     @property
     def footprint(self) -> BaseGeometry | None:
         return self.shape.footprint if self.shape is not None and not self.shape.footprint.is_empty else None
+
+    @cached_property
+    def grown(self) -> BaseGeometry | None:
+        """The outline grown by :data:`FACING`: what reaches it across a wall."""
+        return self.footprint.buffer(FACING) if self.footprint is not None else None
 
     def words(self) -> str:
         predefined = attribute(self.entity, "PredefinedType")
@@ -212,6 +218,13 @@ def _z_overlap(a: Shape, b: Shape) -> float:
     return min(a.zmax, b.zmax) - max(a.zmin, b.zmin)
 
 
+def apart(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Return True when two outlines' bounding boxes do not meet (so neither do they): no overlay needed."""
+    ax0, ay0, ax1, ay1 = a.bounds
+    bx0, by0, bx1, by1 = b.bounds
+    return ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0
+
+
 def faces_across(a: SpaceInfo, b: SpaceInfo) -> bool | None:
     """Return whether two spaces' outlines face each other, side by side or one above the other.
 
@@ -220,10 +233,10 @@ def faces_across(a: SpaceInfo, b: SpaceInfo) -> bool | None:
     if a.shape is None or b.shape is None or a.footprint is None or b.footprint is None:
         return None
     if _z_overlap(a.shape, b.shape) > 0.1:
-        facing = a.footprint.buffer(FACING).intersection(b.footprint.buffer(FACING))
-        return bool(facing.area >= FACING_M2)
+        assert a.grown is not None and b.grown is not None
+        return not apart(a.grown, b.grown) and bool(a.grown.intersection(b.grown).area >= FACING_M2)
     if -_z_overlap(a.shape, b.shape) <= VERTICAL_GAP:
-        return bool(a.footprint.intersection(b.footprint).area >= OVERLAP_M2)
+        return not apart(a.footprint, b.footprint) and bool(a.footprint.intersection(b.footprint).area >= OVERLAP_M2)
     return False
 
 
