@@ -23,10 +23,14 @@ COLUMNS: Final = ("id", "kind", "device", "ts", "subject", "direction", "house",
 """What every event frame has; missing values are None/NaN."""
 
 _PAYLOAD: Final = ("person", "face_id", "card", "plate", "direction", "house", "meter", "reading", "status", "door")
-_READ: Final = text(
+_SELECT: Final = (
     "SELECT id, kind, device, ts, "
     + ", ".join(f"(payload->>'{f}')::float AS {f}" if f == "reading" else f"payload->>'{f}' AS {f}" for f in _PAYLOAD)
-    + " FROM event_ledger WHERE ts >= :since AND ts < :until"
+    + " FROM event_ledger "
+)
+_READ: Final = text(_SELECT + "WHERE ts >= :since AND ts < :until")
+_READ_AFTER: Final = text(
+    _SELECT.replace("SELECT id,", "SELECT seq, id,") + "WHERE seq > :after ORDER BY seq LIMIT :limit"
 )
 
 
@@ -82,6 +86,15 @@ def from_ledger(engine: Engine, since: datetime, until: datetime) -> pd.DataFram
     if raw.empty:
         return empty()
     return shape(raw)
+
+
+def after(engine: Engine, seq: int, limit: int = 200_000) -> tuple[pd.DataFrame, int]:
+    """Read up to `limit` ledger events appended after ledger position `seq`; return them and the new position."""
+    with engine.connect() as conn:
+        raw = pd.read_sql_query(_READ_AFTER, conn, params={"after": seq, "limit": limit})
+    if raw.empty:
+        return empty(), seq
+    return shape(raw.drop(columns="seq")), int(raw["seq"].max())
 
 
 def empty() -> pd.DataFrame:

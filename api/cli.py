@@ -548,13 +548,15 @@ def profile(
     as_json: Annotated[bool, typer.Option("--json", help="print the whole profile as JSON")] = False,
     events: Annotated[int, typer.Option(min=1, max=500, help="timeline events per page")] = 20,
     after: Annotated[str | None, typer.Option(help="the timeline cursor of the previous page")] = None,
+    masked: Annotated[bool, typer.Option(help="show it as a viewer without permissions sees it")] = False,
 ) -> None:
-    """Print the holistic profile (全息档案) of a person, vehicle or house, as the system sees it."""
+    """Print the holistic profile (全息档案) of a person, vehicle or house, as the system (or --masked) sees it."""
     from analytics.profile import build_profile
-    from graph.masking import SYSTEM
+    from graph.masking import ANONYMOUS, SYSTEM
 
+    viewer = ANONYMOUS if masked else SYSTEM
     with _services() as services:
-        found = build_profile(uid, SYSTEM, services.graph, services.engine, events_after=after, events_limit=events)
+        found = build_profile(uid, viewer, services.graph, services.engine, events_after=after, events_limit=events)
     if as_json:
         _json(found.model_dump(mode="json"))
         return
@@ -635,6 +637,41 @@ def detect_run(
     if written:
         summary += f"; {written.raised} flags raised or refreshed, {written.cleared} cleared"
     console.print(f"[cyan]•[/] {summary}")
+
+
+@detection.command("follow")
+def detect_follow(
+    every: Annotated[float, typer.Option(min=1, help="seconds between ticks")] = 60.0,
+    window_days: Annotated[float, typer.Option(min=1, help="trailing window the detectors see")] = 30.0,
+    detector: DetectorOption = None,
+    config: ConfigOption = None,
+    ticks: Annotated[int, typer.Option(min=0, help="stop after this many ticks (0: run until stopped)")] = 0,
+) -> None:
+    """Follow the ledger: read new events every few seconds and keep the flags current (raise, refresh, clear)."""
+    from datetime import timedelta
+
+    from analytics.stream import Follower
+
+    with _services() as services:
+        follower = Follower.configured(
+            services.engine,
+            services.graph,
+            window=timedelta(days=window_days),
+            only=detector or (),
+            config=_detector_config(config),
+        )
+        done = 0
+        while not ticks or done < ticks:
+            started = time.perf_counter()
+            tick = follower.tick()
+            done += 1
+            console.print(
+                f"[cyan]•[/] {datetime.now(UTC):%H:%M:%S} read {tick.read:,} new events, {tick.window_events:,} in the "
+                f"window: {len(tick.findings)} findings, {tick.written.raised} flags open, "
+                f"{tick.written.cleared} cleared ({time.perf_counter() - started:.1f} s)"
+            )
+            if not ticks or done < ticks:
+                time.sleep(max(0.0, every - (time.perf_counter() - started)))
 
 
 @detection.command("simulate")

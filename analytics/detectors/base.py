@@ -90,15 +90,16 @@ class Inputs:
         """
         events = self.events
         passing = events[events["kind"].isin(PASSING_KINDS) & events["subject"].notna()]
-        out = passing.join(self.devices, on="device", how="inner")
+        out = passing.join(self.devices, on="device", how="inner").rename_axis(index=None)
         local = out["ts"].dt.tz_convert(self.zone)
-        out = out.assign(local=local, day=local.dt.date, hour=local.dt.hour)
+        out = out.assign(local=local, day=local.dt.date, hour=local.dt.hour, at_gate=out["at_gate"].astype(bool))
         return out.sort_values("ts", kind="stable")
 
     @cached_property
     def consumption(self) -> pd.DataFrame:
         """Mean daily consumption per house and meter (columns water, power, gas), from cumulative readings."""
         readings = self.events[self.events["kind"] == "meter_reading"].join(self.devices, on="device", how="inner")
+        readings = readings.rename_axis(index=None)
         readings = readings[readings["device_house"].notna()].sort_values("ts")
         if readings.empty:
             return pd.DataFrame(columns=["water", "power", "gas"])

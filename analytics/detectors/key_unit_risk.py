@@ -26,7 +26,7 @@ class KeyUnitRisk(Detector):
     def detect(self, data: Inputs) -> Iterator[Finding]:
         events = data.events
         alarms = events[events["kind"].isin(FIRE_KINDS) & (events["status"] == "alarm")]
-        alarms = alarms.join(data.devices[["owner_unit"]], on="device", how="inner")
+        alarms = alarms.join(data.devices[["owner_unit"]], on="device", how="inner").rename_axis(index=None)
         local_day = alarms["ts"].dt.tz_convert(data.zone).dt.date
         for org in data.context.organisations.values():
             if not org.key_unit:

@@ -3,7 +3,8 @@ in the graph, detectors over both, flags on the graph — the same findings as t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -11,10 +12,12 @@ from analytics import findings as detection
 from analytics.context import Context
 from analytics.detectors import Inputs, configure, run
 from analytics.simulate import simulate
+from analytics.stream import Follower
 from graph import GraphStore
 from graph.generator import generate
 from graph.ontology import RiskFlag
-from ingest import ledger
+from ingest import intake, ledger
+from ingest.events import parse_event
 
 
 def test_flags_from_the_ledger_match_the_in_memory_run_and_clear_when_no_longer_found(
@@ -52,3 +55,36 @@ def test_flags_from_the_ledger_match_the_in_memory_run_and_clear_when_no_longer_
     cleared = {n.uid for n in store.nodes("RiskFlag") if isinstance(n, RiskFlag) and n.status == "cleared"}
     assert flag.uid in cleared
     assert all(n.detector == "long_out" for n in store.get_many(cleared).values() if isinstance(n, RiskFlag))
+
+
+def test_following_the_ledger_keeps_flags_as_a_batch_run_would(store: GraphStore, spatial_engine: Engine) -> None:
+    community = generate(400, 9)
+    activity = simulate(community, days=21, seed=9, cases=2)
+    store.upsert([*community.nodes, *activity.nodes])
+    store.link([*community.links, *activity.links])
+    rows = list(activity.rows())
+    middle = activity.start + timedelta(days=12)
+    first = [r for r in rows if datetime.fromisoformat(r["ts"]) < middle]
+    follower = Follower.configured(spatial_engine, store, window=timedelta(days=21))
+
+    _append(spatial_engine, first)
+    early = follower.tick(now=middle)
+    assert early.read == len(first) and early.window_events == len(first)
+    _append(spatial_engine, [r for r in rows if datetime.fromisoformat(r["ts"]) >= middle][::-1])  # latest first
+    late = follower.tick(now=activity.end)
+    in_window = sum(datetime.fromisoformat(r["ts"]) < activity.end for r in rows)
+    assert late.read == len(rows) - len(first) and late.window_events == in_window
+    batch, _ = detection.detect(spatial_engine, store, since=activity.start, until=activity.end, write_flags=False)
+    assert {(f.detector, f.subject, f.key) for f in late.findings} == {(f.detector, f.subject, f.key) for f in batch}
+    assert late.written.raised == len(batch)
+    # people who are long gone at the end had been seen in the first half: their absence flags are new
+    assert {f.subject for f in late.findings if f.detector == "long_out"} - {
+        f.subject for f in early.findings if f.detector == "long_out"
+    }
+    assert follower.tick(now=activity.end).read == 0  # nothing new: nothing read twice
+
+
+def _append(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    with engine.begin() as conn:
+        outcomes = intake.accept(conn, [(r, parse_event(r)) for r in rows], source="test")
+    assert {o.status for o in outcomes} == {"accepted"}

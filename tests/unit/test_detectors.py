@@ -127,3 +127,10 @@ def test_a_car_that_drove_in_and_stayed_is_a_zombie_but_one_that_left_is_not() -
     assert all("no registered owner" in f.explanation for f in found)
     recent = list(detector.detect(_reads(("京A11111", "G1", 20 * 86400))))  # 10 days before the end
     assert recent == []
+
+
+def test_a_window_without_passes_or_readings_finds_nothing_rather_than_failing() -> None:
+    alarm = {"id": "a1", "kind": "smoke", "device": "G1", "ts": T0 + timedelta(hours=1), "status": "alarm"}
+    for events in (frame.empty(), frame.from_rows([alarm])):
+        for context in (_context(), Context()):
+            assert run(configure(), Inputs(events, context, T0, T0 + timedelta(days=30))) == []
