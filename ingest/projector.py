@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, RootTransaction, text
 
 from graph import GraphStore
 from graph import uid as uids
@@ -101,6 +103,28 @@ def _person_ref(ref: str) -> str | None:
         return ref if ref.startswith("person:") and uids.label_of(ref) == "Person" else uids.person(ref)
     except ValueError:
         return None
+
+
+@dataclass
+class _Prepared:
+    """A batch read and built in its own open transaction, waiting to be written."""
+
+    conn: Connection
+    transaction: RootTransaction
+    rows: list[ledger.LedgerRow]
+    batch: _Batch
+
+
+def _abandon(ahead: Future[_Prepared | None]) -> None:
+    """Roll back a batch read ahead (its rows go back to the queue)."""
+    try:
+        prepared = ahead.result()
+    except Exception:  # it failed on its own: nothing to roll back; the caller reports the first error
+        log.debug("the batch read ahead failed too", exc_info=True)
+        return
+    if prepared is not None:
+        prepared.transaction.rollback()
+        prepared.conn.close()
 
 
 @dataclass
@@ -183,12 +207,60 @@ class Projector:
 
     def project_pending(self, limit: int | None = None) -> ProjectionStats:
         """Project up to `limit` queued rows (one batch) in one transaction; return what was done."""
+        prepared = self._prepare(limit or self.batch_size)
+        return self._finish(prepared) if prepared is not None else ProjectionStats()
+
+    def run(
+        self, stop: threading.Event, wake: threading.Event, report: Callable[[ProjectionStats], None] | None = None
+    ) -> None:
+        """Project until `stop` is set and the queue is empty, reading and building the next batch while
+        the current one is written (pipelined: the graph server works while we parse).
+
+        Batches are still written one at a time, in ledger order; `wake` cuts the wait when the
+        queue is empty; `report` gets each batch's stats. An error propagates after the batch read
+        ahead was rolled back, so a retry starts again from the oldest unprojected row.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="projector-read") as reader:
+            ahead: Future[_Prepared | None] | None = None
+            try:
+                while True:
+                    current = ahead.result() if ahead is not None else self._prepare(self.batch_size)
+                    ahead = None
+                    if current is None:
+                        if stop.is_set():
+                            return
+                        wake.wait(0.2)
+                        wake.clear()
+                        continue
+                    ahead = reader.submit(self._prepare, self.batch_size)
+                    stats = self._finish(current)
+                    if report is not None:
+                        report(stats)
+            finally:
+                if ahead is not None:
+                    _abandon(ahead)
+
+    def _prepare(self, limit: int) -> _Prepared | None:
+        """Open a transaction, lock up to `limit` queued rows and build their batch (None when none are queued)."""
+        conn = self.engine.connect()
+        transaction = conn.begin()
+        try:
+            rows = ledger.read_pending(conn, limit)
+            if rows:
+                return _Prepared(conn, transaction, rows, self._build(conn, rows))
+        except BaseException:
+            transaction.rollback()
+            conn.close()
+            raise
+        transaction.rollback()
+        conn.close()
+        return None
+
+    def _finish(self, prepared: _Prepared) -> ProjectionStats:
+        """Judge a prepared batch's alarms, write it to the graph, commit it; return what was done."""
         stats = ProjectionStats()
-        with self.engine.begin() as conn:
-            rows = ledger.read_pending(conn, limit or self.batch_size)
-            if not rows:
-                return stats
-            batch = self._build(conn, rows)
+        conn, rows, batch = prepared.conn, prepared.rows, prepared.batch
+        try:
             if self.alarms is not None:
                 stats.changes = self.alarms.evaluate(conn, batch.alarm_items)
                 batch.keep(_evidence(stats.changes))
@@ -197,6 +269,12 @@ class Projector:
             if self.alarms is not None:
                 self.alarms.mirror(stats.changes)
             ledger.done(conn, [r.seq for r in rows])
+            prepared.transaction.commit()
+        except BaseException:
+            prepared.transaction.rollback()
+            raise
+        finally:
+            conn.close()
         if self.alarms is not None:
             self.alarms.announce(stats.changes)
         stats.projected = len(rows) - len(batch.rejects)

@@ -25,7 +25,13 @@ class IngestSettings(BaseSettings):
         None, pattern=r"^[A-Za-z0-9_-]+$", description="MQTT 5 shared subscription group ($share/<group>/…)"
     )
     mqtt_session_expiry_s: int = Field(7 * 86400, ge=0, description="how long the broker keeps our session offline")
-    mqtt_receive_maximum: int = Field(1000, ge=1, le=65535, description="unacknowledged QoS 1 messages in flight")
+    mqtt_receive_maximum: int = Field(
+        20000,
+        ge=1,
+        le=65535,
+        description="unacknowledged QoS 1 messages in flight: a worker that falls behind holds its backlog here, "
+        "not in the broker's per-client queue (Mosquitto's default of 1000 messages drops the rest)",
+    )
     batch_max: int = Field(5000, ge=1, le=100_000, description="events per ledger append")
     batch_ms: int = Field(50, ge=1, le=60_000, description="longest wait to fill a batch")
     project_batch: int = Field(5000, ge=1, le=100_000, description="ledger rows per projection pass")

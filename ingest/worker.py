@@ -5,9 +5,10 @@
 and the rest to dead letters in one transaction, commits, and only then acks the messages: a
 worker killed at any point loses nothing, because the broker redelivers what was not acked and the
 ledger ignores what it already has. A projector thread turns queued ledger rows into graph nodes
-and alarms. Every `retention_interval_s` (an hour by default) a third thread deletes ledger events
-past their kind's retention, as `twinhood ingest retention` does (of several workers, one at a
-time). Counters (accepted, rejected, duplicates, projected, lag, retention) are kept and logged.
+and alarms, reading and building the next batch while the current one is written. Every
+`retention_interval_s` (an hour by default) another thread deletes ledger events past their kind's
+retention, as `twinhood ingest retention` does (of several workers, one at a time). Counters
+(accepted, rejected, duplicates, projected, lag, retention) are kept and logged.
 
 Run one from a shell with ``python -m ingest.worker`` (settings from `TWINHOOD_*` variables).
 """
@@ -32,7 +33,7 @@ from ingest.devices import DeviceDirectory
 from ingest.events import parse_message
 from ingest.intake import accept
 from ingest.ledger import apply_retention_alone
-from ingest.projector import Projector
+from ingest.projector import ProjectionStats, Projector
 from ingest.settings import IngestSettings
 from ingest.sources.mqtt import Message, MqttSource
 
@@ -201,24 +202,21 @@ class Worker:
     def _project_loop(self, stop_event: threading.Event) -> None:
         while True:
             try:
-                stats = self.projector.project_pending()
+                self.projector.run(stop_event, self._wake, self._projected)
+                return
             except RECOVERABLE:
                 self.counters.errors += 1
                 log.exception("projection failed; retrying")
                 if stop_event.wait(1.0):
                     return
-                continue
-            with self._lock:
-                self.counters.projected += stats.projected
-                self.counters.dead_in_projection += stats.dead
-                self.counters.alarm_changes += stats.alarm_changes
-                if stats.lag_ms is not None:
-                    self.counters.projection_lag_ms = stats.lag_ms
-            if stats.projected + stats.dead == 0:
-                if stop_event.is_set():
-                    return
-                self._wake.wait(0.2)
-                self._wake.clear()
+
+    def _projected(self, stats: ProjectionStats) -> None:
+        with self._lock:
+            self.counters.projected += stats.projected
+            self.counters.dead_in_projection += stats.dead
+            self.counters.alarm_changes += stats.alarm_changes
+            if stats.lag_ms is not None:
+                self.counters.projection_lag_ms = stats.lag_ms
 
 
 def _event_count(message: Message) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +13,9 @@ import pytest
 from shapely import Point
 from sqlalchemy import Engine, text
 
-from graph import GraphStore
+from graph import GraphSettings, GraphStore
 from graph import uid as uids
+from graph.admin import create_database, drop_database
 from graph.ontology import (
     Alarm,
     Building,
@@ -34,6 +37,7 @@ from ingest.devices import DeviceDirectory
 from ingest.events import MAX_EVENT_BYTES, parse_event, parse_message
 from ingest.intake import accept
 from ingest.projector import Projector, opaque_person
+from ingest.worker import RECOVERABLE
 from spatial import Feature, write_features
 
 SOURCE = "test:ingest"
@@ -356,6 +360,47 @@ def test_telemetry_rolls_up_on_its_device_and_only_readings_that_move_an_alarm_b
     before = community.counts()
     assert projector.replay(datetime(2026, 1, 1, tzinfo=UTC)) == 32
     assert community.counts() == before and rollups() == (water, detector)
+
+
+def test_the_pipelined_projector_writes_batches_in_ledger_order(
+    spatial_engine: Engine, community: GraphStore, bus: AlarmBus
+) -> None:
+    alarms = AlarmEngine(spatial_engine, community, DeviceDirectory(community), bus)
+    projector = Projector(spatial_engine, community, directory=alarms.directory, alarms=alarms, batch_size=2)
+    changes = bus.subscribe_queue()
+    for status, minute in [("alarm", 1), ("alarm", 2), ("alarm", 3), ("normal", 4), ("normal", 5), ("normal", 6)]:
+        ingest(spatial_engine, [smoke(status, minute)])  # one by one: the ledger's order is the time order
+    stop, seen = threading.Event(), []
+    stop.set()  # run until the queue is empty
+    projector.run(stop, threading.Event(), seen.append)
+    assert [s.projected for s in seen] == [2, 2, 2]
+    assert [changes.get_nowait().change for _ in range(changes.qsize())] == ["opened", "repeated", "cleared"]
+    (alarm,) = alarms.alarms()
+    assert alarm.count == 3 and alarm.cleared_at == datetime(2026, 5, 1, 8, 6, tzinfo=UTC)
+
+
+def test_a_failed_write_puts_the_batch_read_ahead_back_in_the_queue(
+    spatial_engine: Engine, graph_settings: GraphSettings
+) -> None:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    create_database(graph_settings, name)
+    with GraphStore.from_settings(graph_settings, name) as lost:
+        lost.ensure_schema()
+        build_community(lost, spatial_engine)
+        projector = Projector(spatial_engine, lost, batch_size=2)
+        ingest(spatial_engine, [{"kind": "door_forced", "device": "E01B01-U1-DOOR", "ts": ts(m)} for m in range(6)])
+        assert projector.project_pending().projected == 2  # devices now known without asking the graph
+        drop_database(graph_settings, name)  # the graph server loses the database mid-stream
+        stop = threading.Event()
+        stop.set()
+        with pytest.raises(RECOVERABLE):  # an error the worker logs and retries after, not swallowed
+            projector.run(stop, threading.Event())
+    with spatial_engine.connect() as conn:
+        assert ledger.pending(conn) == 4  # the failed batch and the one read ahead, both back in the queue
+        idle = conn.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in%'")
+        ).scalar_one()
+    assert idle == 0
 
 
 # --- alarms ----------------------------------------------------------------------------------------
