@@ -36,7 +36,7 @@ from ingest.alarms import AlarmBus, AlarmEngine, IllegalTransition
 from ingest.devices import DeviceDirectory
 from ingest.events import MAX_EVENT_BYTES, parse_event, parse_message
 from ingest.intake import accept
-from ingest.projector import Projector, opaque_person
+from ingest.projector import ProjectionStats, Projector, opaque_person
 from ingest.worker import RECOVERABLE
 from spatial import Feature, write_features
 
@@ -370,7 +370,7 @@ def test_the_pipelined_projector_writes_batches_in_ledger_order(
     changes = bus.subscribe_queue()
     for status, minute in [("alarm", 1), ("alarm", 2), ("alarm", 3), ("normal", 4), ("normal", 5), ("normal", 6)]:
         ingest(spatial_engine, [smoke(status, minute)])  # one by one: the ledger's order is the time order
-    stop, seen = threading.Event(), []
+    stop, seen = threading.Event(), list[ProjectionStats]()
     stop.set()  # run until the queue is empty
     projector.run(stop, threading.Event(), seen.append)
     assert [s.projected for s in seen] == [2, 2, 2]
