@@ -96,7 +96,7 @@ def fresh_store(graph_settings: GraphSettings) -> Iterator[GraphStore]:
 def test_replay_into_an_empty_graph_brings_the_alarms_back_without_announcing_them(
     spatial_engine: Engine, community: GraphStore, fresh_store: GraphStore
 ) -> None:
-    bus, sent = AlarmBus(), []
+    bus, sent = AlarmBus(), list[tuple[str, bytes]]()
     alarms = engine_for(community, spatial_engine, bus, sent)
     projector = Projector(spatial_engine, community, directory=alarms.directory, alarms=alarms)
     ingest(spatial_engine, [smoke("alarm", m) for m in range(5)] + [smoke("normal", 6 + m) for m in range(3)])
@@ -113,7 +113,7 @@ def test_replay_into_an_empty_graph_brings_the_alarms_back_without_announcing_th
     # the projection is lost: a fresh graph with the community (not the events) loaded again
     build_community(fresh_store, spatial_engine)
     add_grid(fresh_store)
-    bus_after, sent_after = AlarmBus(), []
+    bus_after, sent_after = AlarmBus(), list[tuple[str, bytes]]()
     heard = bus_after.subscribe_queue()
     restoring = engine_for(fresh_store, spatial_engine, bus_after, sent_after)
     replayer = Projector(spatial_engine, fresh_store, directory=restoring.directory, alarms=restoring)
@@ -154,7 +154,7 @@ def test_replay_from_a_later_time_restores_older_live_alarms_without_their_unrep
 
 
 def test_an_opened_alarm_is_assigned_to_its_grid_workers(spatial_engine: Engine, community: GraphStore) -> None:
-    bus, sent = AlarmBus(), []
+    bus, sent = AlarmBus(), list[tuple[str, bytes]]()
     mine, theirs = bus.subscribe_queue(handler=WORKER), bus.subscribe_queue(handler=OFFICER)
     alarms = engine_for(community, spatial_engine, bus, sent)
     projector = Projector(spatial_engine, community, directory=alarms.directory, alarms=alarms)
