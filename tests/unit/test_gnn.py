@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 from torch import Tensor
@@ -60,18 +59,20 @@ def test_features_count_what_the_documentation_says(window: tuple[gnn.Snapshot, 
     rental = snap.uids["house"][int(y.nonzero()[0, 0])]
     doors = data.events[(data.events["kind"] == "access_open") & (data.events["house"] == rental)]
     users = set(doors["subject"])
-    assert houses.loc[rental, "door_users"] == len(users)
-    assert houses.loc[rental, "door_users_not_living_there"] == len({u for u in users if ctx.home.get(u) != rental})
-    assert houses.loc[rental, "door_users_not_living_there"] >= 6  # the planted tenants, by their cards
-    assert houses.loc[rental, "door_opens_per_day"] == pytest.approx(len(doors) / data.window_days)
-    assert houses.loc[rental, "residents"] == len(ctx.occupants[rental])
-    assert houses.loc[rental, "power_per_day"] == pytest.approx(data.consumption.loc[rental, "power"])
+    house = houses.loc[rental].to_dict()
+    assert house["door_users"] == len(users)
+    assert house["door_users_not_living_there"] == len({u for u in users if ctx.home.get(u) != rental})
+    assert house["door_users_not_living_there"] >= 6  # the planted tenants, by their cards
+    assert house["door_opens_per_day"] == pytest.approx(len(doors) / data.window_days)
+    assert house["residents"] == len(ctx.occupants[rental])
+    assert house["power_per_day"] == pytest.approx(data.consumption.loc[rental, "power"])
 
     tenant = next(u for u in users if u not in ctx.home)
     assert persons.loc[tenant, ["on_record", "registered", "unregistered", "age"]].tolist() == [0, 0, 1, 0]
     resident = ctx.occupants[rental][0]
     assert persons.loc[resident, "on_record"] == 1 and persons.loc[resident, "age"] == data.age(resident)
-    days = pd.Series(data.sightings.query("subject == @tenant and house == @rental")["day"]).nunique()
+    seen = data.sightings
+    days = int(seen[(seen["subject"] == tenant) & (seen["house"] == rental)]["day"].nunique())
     opened = snap.data["person", "opened", "house"]
     p, h = snap.uids["person"].index(tenant), snap.uids["house"].index(rental)
     edge = ((opened.edge_index[0] == p) & (opened.edge_index[1] == h)).nonzero()
