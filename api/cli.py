@@ -881,10 +881,9 @@ def algo_run(
                 table.add_row(uid, f"{value:.6g}")
         else:
             sizes = result.sizes()
-            title = f"{len(sizes):,} groups" + (
-                f", modularity {result.modularity:.4f}" if result.modularity is not None else ""
-            )
-            table = Table("group", "size", title=title)
+            quality = f", modularity {result.modularity:.4f}" if result.modularity is not None else ""
+            console.print(f"[cyan]•[/] {len(sizes):,} groups{quality}")
+            table = Table("group", "size", title=f"largest {min(top, len(sizes))}")
             for group, size in enumerate(sizes[:top]):
                 table.add_row(str(group), f"{size:,}")
         console.print(table)
