@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import neo4j.exceptions
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +27,8 @@ from api.security.settings import SecuritySettings
 from graph import TwinhoodError
 
 log = logging.getLogger(__name__)
+WEB_UI = Path(__file__).resolve().parent / "static"
+"""The built web UI, served at `/`."""
 
 
 def _graph_state(services: Services) -> dict[str, str]:
@@ -83,6 +87,8 @@ def create_app(services: Services | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router, dependencies=ROUTE_GUARDS.get(router.prefix, []))
+    # the web UI (built from web/ by `npm run build`), after the API so no route is shadowed
+    app.mount("/", StaticFiles(directory=WEB_UI, html=True, check_dir=False), name="web")
     # the middleware added last runs first: CORS answers preflights, then the gatekeeper refuses, limits, counts, audits
     app.add_middleware(Gatekeeper)
     app.add_middleware(
