@@ -314,3 +314,7 @@ def test_cli_prints_a_profile_as_json(planted: Planted, store: GraphStore, spati
     shown = json.loads(done.stdout)
     assert shown["uid"] == planted.person.uid
     assert [e["id"] for e in shown["timeline"]["events"]] == planted.person_events[::-1]
+    assert shown["attributes"]["id_number"] == planted.person.id_number
+    done = subprocess.run([*cli, "--masked"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["attributes"]["id_number"] == mask_value("id_number", planted.person.id_number)
