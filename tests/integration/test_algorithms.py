@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from analytics.algorithms import louvain, pagerank, write_back
 from analytics.projection import project
-from graph import GraphStore, LivesIn, LocatedIn, PassedThrough, ValidationError
+from graph import GraphStore, LivesIn, LocatedIn, PassedThrough, UnknownEntity, ValidationError
 from graph.generator import Community, generate
 from tests.integration.test_community_load import run_cli
 
@@ -106,6 +106,11 @@ def test_estate_scope_keeps_what_is_located_in_it_and_its_residents(store: Graph
     assert {u for u, label in g.nodes(data="label") if label == "House"} == houses
     assert {u for u, label in g.nodes(data="label") if label == "Person"} >= residents
     assert all(estate_of(h) == estates[0] for _, h in g.edges if h.startswith("house:"))
+    with pytest.raises(UnknownEntity):
+        project(store, ["House"], estate="estate:E99")
+    with pytest.raises(ValidationError) as not_an_estate:
+        project(store, ["House"], estate=next(iter(houses)))
+    assert not_an_estate.value.field == "uid"
 
 
 def test_folding_houses_gives_a_person_graph_of_housemates(store: GraphStore) -> None:
