@@ -211,14 +211,20 @@ class Projector:
         return self._finish(prepared) if prepared is not None else ProjectionStats()
 
     def run(
-        self, stop: threading.Event, wake: threading.Event, report: Callable[[ProjectionStats], None] | None = None
+        self,
+        stop: threading.Event,
+        wake: threading.Event,
+        report: Callable[[ProjectionStats], None] | None = None,
+        *,
+        drain: bool = False,
     ) -> None:
-        """Project until `stop` is set and the queue is empty, reading and building the next batch while
-        the current one is written (pipelined: the graph server works while we parse).
+        """Project until `stop` is set (after the batch being written), reading and building the next batch
+        while the current one is written (pipelined: the graph server works while we parse).
 
         Batches are still written one at a time, in ledger order; `wake` cuts the wait when the
-        queue is empty; `report` gets each batch's stats. An error propagates after the batch read
-        ahead was rolled back, so a retry starts again from the oldest unprojected row.
+        queue is empty; `report` gets each batch's stats; `drain` returns once the queue is empty.
+        An error propagates after the batch read ahead was rolled back, so a retry starts again
+        from the oldest unprojected row; rows left unprojected at a stop wait in the queue.
         """
         with ThreadPoolExecutor(1, thread_name_prefix="projector-read") as reader:
             ahead: Future[_Prepared | None] | None = None
@@ -227,15 +233,18 @@ class Projector:
                     current = ahead.result() if ahead is not None else self._prepare(self.batch_size)
                     ahead = None
                     if current is None:
-                        if stop.is_set():
+                        if stop.is_set() or drain:
                             return
                         wake.wait(0.2)
                         wake.clear()
                         continue
-                    ahead = reader.submit(self._prepare, self.batch_size)
+                    if not stop.is_set():
+                        ahead = reader.submit(self._prepare, self.batch_size)
                     stats = self._finish(current)
                     if report is not None:
                         report(stats)
+                    if stop.is_set():
+                        return  # the batch read ahead goes back to the queue (finally)
             finally:
                 if ahead is not None:
                     _abandon(ahead)

@@ -370,13 +370,24 @@ def test_the_pipelined_projector_writes_batches_in_ledger_order(
     changes = bus.subscribe_queue()
     for status, minute in [("alarm", 1), ("alarm", 2), ("alarm", 3), ("normal", 4), ("normal", 5), ("normal", 6)]:
         ingest(spatial_engine, [smoke(status, minute)])  # one by one: the ledger's order is the time order
-    stop, seen = threading.Event(), list[ProjectionStats]()
-    stop.set()  # run until the queue is empty
-    projector.run(stop, threading.Event(), seen.append)
+    seen = list[ProjectionStats]()
+    projector.run(threading.Event(), threading.Event(), seen.append, drain=True)
     assert [s.projected for s in seen] == [2, 2, 2]
     assert [changes.get_nowait().change for _ in range(changes.qsize())] == ["opened", "repeated", "cleared"]
     (alarm,) = alarms.alarms()
     assert alarm.count == 3 and alarm.cleared_at == datetime(2026, 5, 1, 8, 6, tzinfo=UTC)
+
+
+def test_a_stopped_projector_leaves_the_rest_of_the_queue_for_later(
+    spatial_engine: Engine, community: GraphStore
+) -> None:
+    projector = Projector(spatial_engine, community, batch_size=2)
+    ingest(spatial_engine, [{"kind": "door_forced", "device": "E01B01-U1-DOOR", "ts": ts(m)} for m in range(6)])
+    stop = threading.Event()
+    projector.run(stop, threading.Event(), lambda _stats: stop.set())
+    with spatial_engine.connect() as conn:
+        assert ledger.pending(conn) == 4  # one batch written; the one read ahead went back to the queue
+    assert projector.drain() == 4
 
 
 def test_a_failed_write_puts_the_batch_read_ahead_back_in_the_queue(
@@ -391,10 +402,8 @@ def test_a_failed_write_puts_the_batch_read_ahead_back_in_the_queue(
         ingest(spatial_engine, [{"kind": "door_forced", "device": "E01B01-U1-DOOR", "ts": ts(m)} for m in range(6)])
         assert projector.project_pending().projected == 2  # devices now known without asking the graph
         drop_database(graph_settings, name)  # the graph server loses the database mid-stream
-        stop = threading.Event()
-        stop.set()
         with pytest.raises(RECOVERABLE):  # an error the worker logs and retries after, not swallowed
-            projector.run(stop, threading.Event())
+            projector.run(threading.Event(), threading.Event(), drain=True)
     with spatial_engine.connect() as conn:
         assert ledger.pending(conn) == 4  # the failed batch and the one read ahead, both back in the queue
         idle = conn.execute(
