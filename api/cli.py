@@ -849,6 +849,10 @@ def algo_run(
         raise typer.BadParameter(
             f"unknown algorithm; known: {', '.join([*ALGORITHMS, 'path'])}", param_hint="ALGORITHM"
         )
+    if algorithm == "path" and not (source and target):
+        raise typer.BadParameter("path needs --source and --target", param_hint="--source/--target")
+    if algorithm == "path" and write:
+        raise typer.BadParameter("a path is printed, not written back", param_hint="--write")
     run_at = datetime.now(UTC)
     with _services() as services:
         with console.status("projecting"):
@@ -867,8 +871,7 @@ def algo_run(
             f"({', '.join(projection.rel_types) or 'no relationship types'}) in {projection.seconds:.2f} s"
         )
         if algorithm == "path":
-            if not (source and target):
-                raise typer.BadParameter("path needs --source and --target", param_hint="--source/--target")
+            assert source and target  # checked before projecting
             found = shortest_path(projection.graph, source, target)
             console.print(f"[cyan]•[/] {found.length:g} hops in {found.seconds:.3f} s: " + " → ".join(found.nodes))
             return
