@@ -17,7 +17,6 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from graph import uid as uids
-from ingest.projector import opaque_person
 
 COLUMNS: Final = ("id", "kind", "device", "ts", "subject", "direction", "house", "meter", "reading", "status")
 """What every event frame has; missing values are None/NaN."""
@@ -42,8 +41,8 @@ def _resolve(raw: pd.DataFrame) -> pd.Series:
     """The subject uid of each row: plate, then matched person, then face id, then card."""
     subject = pd.Series(None, index=raw.index, dtype=object)
     for column, make in (
-        ("card", lambda v: opaque_person("card", v)),
-        ("face_id", lambda v: opaque_person("face", v)),
+        ("card", lambda v: uids.unregistered_person("card", v)),
+        ("face_id", lambda v: uids.unregistered_person("face", v)),
         ("person", _person),
         ("plate", uids.vehicle),
     ):

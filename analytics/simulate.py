@@ -17,25 +17,19 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from itertools import islice
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from analytics import frame
 from analytics.context import Context, DevicePlace
 from analytics.detectors.base import haversine_m
 from graph import uid as uids
-from graph.errors import ValidationError
 from graph.generator import REFERENCE_DATE, Community
 from graph.ontology import Device, InstalledIn, Link, LocatedIn, Node, Organisation, Person, WatchEntry, Watches
-from ingest import intake
-from ingest.events import Event, parse_event
-from ingest.projector import opaque_person
 
 _CST: Final = 8 * 3600
 SOURCE: Final = "simulator"
@@ -73,18 +67,6 @@ class Activity:
         raw = pd.DataFrame(self.columns)
         raw["ts"] = pd.to_datetime(raw["ts"], unit="s", utc=True)
         return frame.shape(raw)
-
-    def to_ledger(self, engine: Engine, batch: int = 5000, progress: Callable[[int], None] | None = None) -> int:
-        """Append the events to the ledger through ingest's intake (invalid ones would go to dead letters)."""
-        accepted = 0
-        rows = self.rows()
-        while chunk := list(islice(rows, batch)):
-            with engine.begin() as conn:
-                outcomes = intake.accept(conn, [(row, _parsed(row)) for row in chunk], source=SOURCE)
-            accepted += sum(o.status == "accepted" for o in outcomes)
-            if progress:
-                progress(len(chunk))
-        return accepted
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """The events as ingest payloads (``id``, ``kind``, ``device``, ``ts`` and the kind's fields)."""
@@ -283,16 +265,9 @@ class _Month:
                     )
 
 
-def _parsed(row: dict[str, Any]) -> Event | ValidationError:
-    try:
-        return parse_event(row)
-    except ValidationError as exc:
-        return exc
-
-
 def _identities(card: str, face: str) -> list[str]:
     """The two uids one unregistered person gets: by door card and by face (nothing binds them)."""
-    return [opaque_person("card", card), opaque_person("face", face)]
+    return [uids.unregistered_person("card", card), uids.unregistered_person("face", face)]
 
 
 def _age(person: Person) -> int:
@@ -441,7 +416,7 @@ def simulate(
             for _ in range(rng.randint(18, 26)):
                 gate = rng.choice(m.gates[estate]["face_camera"])
                 m.emit("face_capture", gate.code, m.at(day, rng.uniform(9, 20)), face_id=courier)
-        plant("frequent_access", [opaque_person("face", courier)], "a courier at the gates all day")
+        plant("frequent_access", [uids.unregistered_person("face", courier)], "a courier at the gates all day")
 
     # --- gatherings of key persons --------------------------------------------------------------
     free = [p for p in key_people if p not in m.used]

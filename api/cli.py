@@ -144,11 +144,15 @@ def demo(
     gis_layer: Annotated[str | None, typer.Option()] = None,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API when loaded")] = True,
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    days: Annotated[int, typer.Option(min=0, help="days of simulated events to load and detect over (0: none)")] = 30,
 ) -> None:
-    """The main job: start the stack, load a demo community, say where to look and serve the API."""
+    """The main job: start the stack, load a demo community and its month of events, run the detectors, serve."""
     up()
     with _services() as services:
         load_community(services, residents, seed, gis, gis_layer)
+        if days:
+            activity = load_month(services, residents, seed, max(days, 21))
+            run_detectors(services, activity.start, activity.end)
         _print_counts(services.graph.counts(), "in the graph now")
         services.security.users.seed_roles()
         services.security.users.ensure_user(DEMO_ADMIN[0], DEMO_ADMIN[1], ["admin"])
@@ -164,6 +168,7 @@ def demo(
         "        twinhood residents house:E01B01-1-101\n"
         "        twinhood path person:P000001 grid:E01G01\n"
         "        twinhood search 朝阳 --mode fulltext\n"
+        "        twinhood detect --dry-run --since 2025-12-01 --until 2026-01-01 -d group_rental\n"
         "        twinhood counts"
     )
     if serve_api:
@@ -674,6 +679,50 @@ def detect_follow(
                 time.sleep(max(0.0, every - (time.perf_counter() - started)))
 
 
+def load_month(services: Services, residents: int, seed: int, days: int) -> Any:
+    """Simulate the community's month into the stores: additions in the graph, events in the ledger."""
+    from analytics.simulate import simulate
+    from graph.generator import generate
+    from ingest.sources.files import FileSummary, ingest_rows
+
+    with console.status(f"simulating {days} days of {residents:,} residents"):
+        activity = simulate(generate(residents, seed), days, seed)
+    services.graph.upsert(activity.nodes)
+    services.graph.link(activity.links)
+    with _progress() as progress:  # through the intake, as a file would go: an invalid event is a dead letter
+        task = progress.add_task("events into the ledger", total=len(activity))
+        summary = ingest_rows(
+            services.engine,
+            enumerate(activity.rows(), 1),
+            "simulator",
+            FileSummary("simulated month"),
+            progress=lambda n: progress.advance(task, n),
+        )
+    accepted = summary.accepted
+    console.print(
+        f"[cyan]•[/] {accepted:,} of {len(activity):,} events new in the ledger "
+        f"({activity.start:%Y-%m-%d} to {activity.end:%Y-%m-%d}); {len(activity.truth)} planted cases"
+    )
+    return activity
+
+
+def run_detectors(services: Services, since: datetime, until: datetime) -> None:
+    """Run every detector over a window, write the flags and print how many each found."""
+    from collections import Counter
+
+    from analytics.findings import detect
+
+    started = time.perf_counter()
+    with console.status("running the risk detectors"):
+        findings, written = detect(services.engine, services.graph, since=since, until=until)
+    per = Counter(f.detector for f in findings)
+    console.print(
+        f"[cyan]•[/] detectors: {len(findings)} findings in {time.perf_counter() - started:.1f} s ("
+        + ", ".join(f"{name} {n}" for name, n in per.most_common())
+        + f"); {written.raised if written else 0} RiskFlag nodes open"
+    )
+
+
 @detection.command("simulate")
 def detect_simulate(
     residents: Annotated[int, typer.Option(min=1, help="people living in the community")] = 2000,
@@ -682,22 +731,9 @@ def detect_simulate(
     truth: Annotated[Path | None, typer.Option(dir_okay=False, help="write the planted cases here (JSON)")] = None,
 ) -> None:
     """Load a generated community with a month of simulated events (planted risk cases included) into the stores."""
-    from analytics.simulate import simulate
-    from graph.generator import generate
-
     with _services() as services:
         load_community(services, residents, seed)
-        with console.status(f"simulating {days} days"):
-            activity = simulate(generate(residents, seed), days, seed)
-        services.graph.upsert(activity.nodes)
-        services.graph.link(activity.links)
-        with _progress() as progress:
-            task = progress.add_task("events into the ledger", total=len(activity))
-            accepted = activity.to_ledger(services.engine, progress=lambda n: progress.advance(task, n))
-    console.print(
-        f"[cyan]•[/] {accepted:,} of {len(activity):,} events new in the ledger "
-        f"({activity.start:%Y-%m-%d} to {activity.end:%Y-%m-%d}); {len(activity.truth)} planted cases"
-    )
+        activity = load_month(services, residents, seed, days)
     if truth:
         truth.write_text(json.dumps([asdict(t) for t in activity.truth], ensure_ascii=False, indent=1))
         console.print(f"[cyan]•[/] truth written to {truth}")

@@ -7,6 +7,8 @@ are opaque codes, never ID numbers, because uids travel into URLs, tiles and log
 
 from __future__ import annotations
 
+import hashlib
+
 LABEL_OF_PREFIX: dict[str, str] = {
     "region": "Region",
     "estate": "Estate",
@@ -118,6 +120,11 @@ def alarm(alarm_id: str) -> str:
 def risk_flag(detector: str, subject: str, key: str = "") -> str:
     """One flag per detector, subject and (optionally) episode key: re-running a detector updates it."""
     return _make("risk", detector, subject.replace(":", "~"), *([key] if key else []))
+
+
+def unregistered_person(kind: str, value: str) -> str:
+    """The uid of a person known only by a face id, card or unknown reference (the same for the same value)."""
+    return person("U" + hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:16].upper())
 
 
 def watch_entry(code: str) -> str:

@@ -27,7 +27,7 @@ def test_flags_from_the_ledger_match_the_in_memory_run_and_clear_when_no_longer_
     activity = simulate(community, days=21, seed=5, cases=2)
     store.upsert([*community.nodes, *activity.nodes])
     store.link([*community.links, *activity.links])
-    assert activity.to_ledger(spatial_engine) == len(activity)
+    _append(spatial_engine, list(activity.rows()))
     with spatial_engine.connect() as conn:
         assert ledger.count(conn) == len(activity)
 
