@@ -12,7 +12,6 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar, cast
@@ -22,7 +21,14 @@ from graphql import GraphQLError
 from shapely import Polygon
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.scalars import JSON
 
 from analytics.profile import build_profile
@@ -1196,16 +1202,14 @@ def _wanted(change: AlarmChange, kinds: list[str] | None, entity: str | None) ->
 # --- the schema --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Limits:
-    depth: int
-    aliases: int
-    tokens: int
-
-
 def make_schema(settings: SecuritySettings | None = None) -> strawberry.Schema:
     """Return the schema with depth, alias and token limits from `settings`, audit and typed errors."""
     settings = settings or SecuritySettings()
+    # the limiters' rules are built once, so that the validation cache recognises them request after request
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -1213,8 +1217,10 @@ def make_schema(settings: SecuritySettings | None = None) -> strawberry.Schema:
         types=list(TYPES.values()),
         extensions=[
             PersistedQueries,
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            # clients send the same documents with other variables: parse and validate each text once
+            lambda: ParserCache(maxsize=1024),
+            lambda: AddValidationRules(limits),
+            lambda: ValidationCache(maxsize=1024),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             AuditOperation,
             TypedErrors,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -40,7 +39,7 @@ async def get_context(connection: HTTPConnection) -> Context:
             return Context(services, None, client)
         raise HTTPException(401, "no bearer token; log in at POST /auth/login", headers={"WWW-Authenticate": "Bearer"})
     try:
-        principal = await run_in_threadpool(services.security.principal, token)
+        principal = await services.security.principal_async(token)
     except Unauthenticated as exc:
         raise HTTPException(401, exc.reason, headers={"WWW-Authenticate": "Bearer"}) from None
     connection.state.principal = principal
@@ -57,7 +56,7 @@ class TwinhoodGraphQLRouter(GraphQLRouter[Context, None]):
         if not token:
             raise ConnectionRejectionError({"reason": "no token in connection_init"})
         try:
-            context.principal = await run_in_threadpool(context.services.security.principal, token)
+            context.principal = await context.services.security.principal_async(token)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"reason": exc.reason}) from None
         return await super().on_ws_connect(context)

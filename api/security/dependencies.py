@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from api.security.errors import Unauthenticated
 from api.security.service import Security
@@ -39,7 +38,7 @@ async def principal_of(request: Request, security: Security) -> Principal:
     token = bearer(request)
     if token is None:
         raise Unauthenticated("no bearer token; log in at POST /auth/login and send Authorization: Bearer <token>")
-    found = await run_in_threadpool(security.principal, token)
+    found = await security.principal_async(token)
     request.state.principal = found
     return found
 

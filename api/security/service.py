@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.security.audit import AuditEntry, AuditLog
 from api.security.errors import LoginRefused, Unauthenticated
@@ -72,6 +73,15 @@ class Security:
         found = self.users.principal(username)
         if found is None:
             raise Unauthenticated(f"the account {username!r} is disabled, locked, expired or gone")
+        return found
+
+    async def principal_async(self, token: str) -> Principal:
+        """:meth:`principal` for async code: answered on the event loop when the account is cached."""
+        hit, found = self.users.cached_principal(username_of(token, self.settings))
+        if not hit:
+            return await run_in_threadpool(self.principal, token)
+        if found is None:
+            raise Unauthenticated("the account is disabled, locked, expired or gone")
         return found
 
     def blacklisted(self, client: str | None) -> bool:

@@ -416,6 +416,14 @@ class UserStore:
             self._principals[username] = (now + PRINCIPAL_TTL_S, found)
         return found
 
+    def cached_principal(self, username: str) -> tuple[bool, Principal | None]:
+        """Return (True, the principal) when a fresh one is cached, else (False, None): no query, no wait."""
+        with self._lock:
+            cached = self._principals.get(username)
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+        return False, None
+
     def _forget(self, username: str | None = None) -> None:
         with self._lock:
             if username is None:

@@ -1,0 +1,247 @@
+"""Benchmark of the GraphQL API with 50 concurrent clients, beside the same reads through the driver.
+
+A generated community is loaded into scratch databases (graph and PostGIS, dropped at the end);
+`uvicorn api.app:create_app` serves it from a process of its own (one worker, rate limit off),
+and a `police` account logs in. Three workloads, each run by the baseline and by the API,
+alternating, best of `--rounds`:
+
+- (a) one entity by uid: a person with a few fields. Baseline: the store's `nodes_by_uid`
+  statement through the bare driver.
+- (b) building → houses → residents (3 levels): the API resolves it with DataLoaders in three
+  graph reads; the baseline runs the same three statements (building by uid, its houses through
+  its units, the residents of all those houses) through the bare driver.
+- (c) a person's holistic profile: baseline, `analytics.profile.build_profile` called directly
+  in this process (the same graph and SQL reads without HTTP, GraphQL, auth and audit).
+
+Clients: the baseline's are 50 threads sharing the driver; the API's are 50 asyncio tasks over
+HTTP/1.1 keep-alive connections (httpx). Both run in this process on the same 2 cores as the
+server. Figures: requests/s and latency p50/p99 per side; target (issue 7) API overhead ≤ 1.5x
+the baseline on (a) and (b), judged on requests/s. Run with `scripts/bench api [--residents N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import Engine
+
+from analytics.profile import build_profile
+from api.anchoring import layer_features, place, search_documents, write_layers
+from api.security import Security
+from graph import GraphSettings, GraphStore, cypher
+from graph.generator import Community, generate
+from graph.masking import Viewer
+from graph.store import Step, _neighbours_query
+from spatial.search import index_documents
+from tests.perf.scratch import scratch_graph, scratch_postgis
+
+TARGET = 1.5
+PASSWORD = "benchmark password"
+ENTITY = "query($u: ID!) { entity(uid: $u) { uid label caption ... on Person { name phone sex birthDate } } }"
+NESTED = "query($u: ID!) { entity(uid: $u) { uid ... on Building { houses { uid room residents { uid name } } } } }"
+PROFILE = "query($u: ID!) { profile(uid: $u) }"
+HOUSES = (Step("LOCATED_IN", "in", "Unit"), Step("LOCATED_IN", "in", "House"))
+RESIDENTS = (Step("LIVES_IN", "in", "Person"),)
+
+
+@dataclass
+class Run:
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def pct(self, q: int) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] * 1000
+
+
+def threaded(work: Callable[[str], object], keys: list[str], clients: int) -> Run:
+    """Run `work` on every key from `clients` threads; return the wall time and each call's latency."""
+
+    def timed(key: str) -> float:
+        started = time.perf_counter()
+        work(key)
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        latencies = list(pool.map(timed, keys))
+    return Run(time.perf_counter() - started, latencies)
+
+
+def over_http(base: str, token: str, query: str, keys: list[str], clients: int) -> Run:
+    """POST `query` for every key from `clients` concurrent tasks; fail on any error."""
+
+    async def go() -> Run:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for key in keys:
+            queue.put_nowait(key)
+        latencies: list[float] = []
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    key = queue.get_nowait()
+                    started = time.perf_counter()
+                    answer = await http.post("/graphql", json={"query": query, "variables": {"u": key}})
+                    latencies.append(time.perf_counter() - started)
+                    body = answer.json()
+                    if answer.status_code != 200 or body.get("errors"):
+                        raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            return Run(time.perf_counter() - started, latencies)
+
+    return asyncio.run(go())
+
+
+def load(community: Community, store: GraphStore, engine: Engine) -> None:
+    placement = place(community)
+    store.upsert(community.nodes)
+    store.link(community.links)
+    with engine.begin() as conn:
+        write_layers(conn, layer_features(community, placement))
+        index_documents(conn, search_documents(community.nodes))
+
+
+def serve(store: GraphStore, engine: Engine) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the API in a process of its own on the scratch databases; return it and its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {
+        "TWINHOOD_NEO4J_DATABASE": store.database,
+        "TWINHOOD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "TWINHOOD_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError("the API did not start")
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per workload and side, for (a)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    settings = GraphSettings()
+    community = generate(args.residents, args.seed)
+    rng = random.Random(args.seed)
+    people = [n.uid for n in community.nodes if n.label == "Person"]
+    buildings = [n.uid for n in community.nodes if n.label == "Building"]
+    residents = sorted({link.start for link in community.links if link.type == "LIVES_IN"})
+    keys = {
+        "a": [rng.choice(people) for _ in range(args.requests)],
+        "b": [rng.choice(buildings) for _ in range(max(200, args.requests // 4))],
+        "c": [rng.choice(residents) for _ in range(max(200, args.requests // 4))],
+    }
+    print(
+        f"community: {args.residents:,} residents, {len(community.nodes):,} nodes, {len(buildings)} buildings; "
+        f"{args.clients} concurrent clients; server {settings.neo4j_uri}"
+    )
+    with scratch_graph(settings) as store, scratch_postgis() as engine:
+        load(community, store, engine)
+        security = Security(engine)
+        security.users.seed_roles()
+        security.users.create_user("bench", PASSWORD, ["police"])
+        driver, db = store.driver, store.database
+        viewer = Viewer("bench", frozenset(security.users.principal("bench").permissions))  # type: ignore[union-attr]
+
+        def entity(uid: str) -> object:
+            return driver.execute_query(cypher.nodes_by_uid("Person"), {"uids": [uid]}, database_=db)
+
+        def nested(uid: str) -> object:
+            driver.execute_query(cypher.nodes_by_uid("Building"), {"uids": [uid]}, database_=db)
+            houses, _, _ = driver.execute_query(
+                _neighbours_query("Building", HOUSES), {"uids": [uid], "limit": 100_000}, database_=db
+            )
+            house_uids = [r["props"]["uid"] for r in houses]
+            return driver.execute_query(
+                _neighbours_query("House", RESIDENTS), {"uids": house_uids, "limit": 100_000}, database_=db
+            )
+
+        def profile(uid: str) -> object:
+            return build_profile(uid, viewer, store, engine)
+
+        server, base = serve(store, engine)
+        try:
+            token = httpx.post(f"{base}/auth/login", json={"username": "bench", "password": PASSWORD}).json()
+            token = token["access_token"]
+            workloads: list[tuple[str, str, Callable[[str], object], str]] = [
+                ("a", "(a) entity by uid", entity, ENTITY),
+                ("b", "(b) building→houses→residents", nested, NESTED),
+                ("c", "(c) profile", profile, PROFILE),
+            ]
+            for key, _, work, query in workloads:  # warm both sides: JIT, pools, caches
+                threaded(work, keys[key][:100], args.clients)
+                over_http(base, token, query, keys[key][:100], args.clients)
+            best: dict[tuple[str, str], Run] = {}
+            for _ in range(args.rounds):
+                for key, _, work, query in workloads:
+                    runs = {
+                        "baseline": threaded(work, keys[key], args.clients),
+                        "api": over_http(base, token, query, keys[key], args.clients),
+                    }
+                    for side, run in runs.items():
+                        if (key, side) not in best or run.rate > best[key, side].rate:
+                            best[key, side] = run
+        finally:
+            server.terminate()
+            server.wait(20)
+            security.close()
+
+    print(f"\n{'workload':<32}{'side':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    verdicts = []
+    for key, name, _, _ in workloads:
+        for side in ("baseline", "api"):
+            run = best[key, side]
+            print(f"{name:<32}{side:<10}{run.rate:>9,.0f}{run.pct(50):>9.1f}{run.pct(99):>9.1f}")
+        overhead = best[key, "baseline"].rate / best[key, "api"].rate
+        p50 = best[key, "api"].pct(50) / best[key, "baseline"].pct(50)
+        gated = key in ("a", "b")
+        verdict = "PASS" if overhead <= TARGET else "FAIL"
+        print(
+            f"{'':<32}overhead: {overhead:.2f}x req/s, {p50:.2f}x p50"
+            + (f" (target ≤ {TARGET}x) {verdict}" if gated else " (not gated)")
+        )
+        if gated:
+            verdicts.append(overhead <= TARGET)
+    mean = statistics.fmean(best[k, "api"].rate for k in ("a", "b"))
+    print(f"\nAPI mean over (a) and (b): {mean:,.0f} req/s")
+    return 0 if all(verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
