@@ -81,6 +81,7 @@ __all__ = [
     "simulated",
     "snapshot",
     "train",
+    "within",
     "write_scores",
 ]
 
@@ -188,9 +189,23 @@ def _edges(pairs: Iterable[tuple[str, str]], src: dict[str, int], dst: dict[str,
     return torch.tensor(rows, dtype=torch.long).t().contiguous()
 
 
+def within(data: Inputs) -> Inputs:
+    """`data` with only the events of its window, start <= ts < end (as the ledger returns them)."""
+    ts = data.events["ts"]
+    inside = (ts >= data.start) & (ts < data.end)
+    if bool(inside.all()):
+        return data
+    return Inputs(data.events[inside].reset_index(drop=True), data.context, data.start, data.end, data.zone)
+
+
 def snapshot(data: Inputs) -> Snapshot:
-    """Export the window of `data` as a heterogeneous snapshot (see the module's description)."""
+    """Export the window of `data` as a heterogeneous snapshot (see the module's description).
+
+    Events outside the window are left out, so a simulated month in memory gives the same tensors
+    as the ledger's window of it.
+    """
     started = time.perf_counter()
+    data = within(data)
     ctx, days = data.context, max(data.window_days, 1e-9)
     seen = data.sightings
     seen = seen[seen["subject"].str.startswith("person:")]
@@ -382,14 +397,14 @@ class Trained:
 
 
 def simulated(residents: int, seed: int, days: int = 30, cases: int | None = None) -> tuple[Snapshot, Inputs, Tensor]:
-    """Generate and simulate a community in memory; return its snapshot, the inputs and the planted labels."""
+    """Generate and simulate a community in memory; return its snapshot, the window's inputs and the planted labels."""
     from analytics.simulate import simulate
     from graph.generator import generate
 
     community = generate(residents, seed)
     activity = simulate(community, days, seed, cases=cases)
     context = Context.from_graph([*community.nodes, *activity.nodes], [*community.links, *activity.links])
-    data = Inputs(activity.frame(), context, activity.start, activity.end)
+    data = within(Inputs(activity.frame(), context, activity.start, activity.end))
     snap = snapshot(data)
     return snap, data, labels(snap, (t.subject for t in activity.truth if t.detector == TARGET))
 
