@@ -76,6 +76,7 @@ __all__ = [
     "labels",
     "load",
     "model_dir",
+    "model_inputs",
     "save",
     "scores",
     "simulated",
@@ -355,7 +356,8 @@ class HouseScorer(nn.Module):
         return logits
 
 
-def _inputs(snap: Snapshot) -> tuple[dict[str, Tensor], dict[tuple[str, str, str], Tensor]]:
+def model_inputs(snap: Snapshot) -> tuple[dict[str, Tensor], dict[tuple[str, str, str], Tensor]]:
+    """The model's inputs from a snapshot: features by node type, edges by type, each also reversed."""
     x = {kind: snap.data[kind].x for kind in FEATURES}
     edges: dict[tuple[str, str, str], Tensor] = {}
     for edge in EDGE_TYPES:
@@ -449,7 +451,7 @@ def _fit(
     model.standardise_with(snapshots)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((houses - positives) / positives))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    inputs = [_inputs(s) for s in snapshots]
+    inputs = [model_inputs(s) for s in snapshots]
     losses: list[float] = []
     started = time.perf_counter()
     model.train()
@@ -494,7 +496,7 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
 def scores(model: HouseScorer, snap: Snapshot, threads: int = 1) -> dict[str, float]:
     """Each house's risk score (a probability from 0 to 1) under `model`."""
     with _threads(threads), torch.no_grad():
-        out = torch.sigmoid(model(*_inputs(snap)))
+        out = torch.sigmoid(model(*model_inputs(snap)))
     return dict(zip(snap.uids["house"], out.tolist(), strict=True))
 
 
