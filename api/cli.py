@@ -783,10 +783,13 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the API: tiles, BIM scenes, health (GraphQL and the web UI to come)."""
+    """Serve the API: GraphQL (with GraphiQL), login, tiles, BIM scenes, ingestion, health and metrics."""
     import uvicorn
 
-    console.print(f"[cyan]•[/] serving on http://{host}:{port}  (health: /healthz, tiles: /tiles/buildings.json)")
+    console.print(
+        f"[cyan]•[/] serving on http://{host}:{port}  (GraphQL: /graphql, login: POST /auth/login, "
+        "health: /healthz, tiles: /tiles/buildings.json)"
+    )
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
