@@ -22,7 +22,7 @@ from api.app import create_app
 from api.bootstrap import Services
 from api.security.tokens import issue
 from api.stack import libpq_url
-from graph import GraphSettings, GraphStore, Person
+from graph import Flags, GraphSettings, GraphStore, Person, RiskFlag, uid
 from graph.admin import create_database, drop_database
 from graph.generator import Community, generate
 from graph.masking import mask_value
@@ -521,3 +521,85 @@ def test_a_profile_is_masked_for_the_caller_and_needs_its_permission(world: Worl
     assert world.gql("police", PROFILE, {"u": "person:NOBODY"})["data"]["profile"] is None
     rows = world.services.security.audit.entries(username="police1", target=person.uid)
     assert rows[0]["operation"] == "graphql query profile" and rows[0]["person_read"] is True
+
+
+def test_risk_flags_links_and_more_spatial_and_statistics_families(world: World) -> None:
+    person = world.nodes("Person")[9]
+    flag = RiskFlag(
+        uid=uid.risk_flag("night_active", person.uid),
+        source="test",
+        detector="night_active",
+        version="1",
+        score=0.8,
+        explanation="out between 01:00 and 04:00 on 5 nights",
+        clears_when="a week without night activity",
+        raised_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    world.services.graph.upsert([flag])
+    world.services.graph.link([Flags(start=flag.uid, end=person.uid, source="test")])
+    flags = world.gql(
+        "police",
+        "query($s: ID!) { riskFlags(subject: $s) { uid ... on RiskFlag { detector score } } }",
+        {"s": person.uid},
+    )["data"]["riskFlags"]
+    assert flags == [{"uid": flag.uid, "detector": "night_active", "score": 0.8}]
+    assert world.gql("police", '{ riskFlags(detector: "night_active") { uid } }')["data"]["riskFlags"] == [
+        {"uid": flag.uid}
+    ]
+    assert codes(world.gql("viewer", "{ riskFlags { uid } }")) == ["FORBIDDEN"]
+
+    vehicle = world.nodes("Vehicle")[1]
+    linked = world.gql(
+        "admin",
+        'mutation($s: ID!, $e: ID!) { link(type: "OWNS", start: $s, end: $e, properties: {share: 0.5}) '
+        "{ __typename ... on LinkPayload { type } ... on ValidationProblem { field } } }",
+        {"s": person.uid, "e": vehicle.uid},
+    )["data"]["link"]
+    assert linked == {"__typename": "LinkPayload", "type": "OWNS"}
+    owners = world.gql(
+        "police", "query($v: ID!) { entity(uid: $v) { ... on Vehicle { owners { uid } } } }", {"v": vehicle.uid}
+    )
+    assert {"uid": person.uid} in owners["data"]["entity"]["owners"]
+    wrong = world.gql(
+        "admin",
+        'mutation($s: ID!) { link(type: "OWNS", start: $s, end: "grid:E01G01") '
+        "{ __typename ... on ValidationProblem { field } } }",
+        {"s": person.uid},
+    )["data"]["link"]
+    assert wrong == {"__typename": "ValidationProblem", "field": "end"}
+
+    camera = next(d for d in world.nodes("Device") if d.category == "face_camera")
+    near = world.gql(
+        "analyst",
+        'query($lon: Float!, $lat: Float!) { nearestDevices(lon: $lon, lat: $lat, category: "face_camera", k: 1) '
+        "{ uid distanceM } }",
+        {"lon": camera.lon, "lat": camera.lat},
+    )["data"]["nearestDevices"]
+    assert near == [{"uid": camera.uid, "distanceM": 0.0}]
+    building = world.nodes("Building")[0]
+    assert building.lon is not None and building.lat is not None
+    square = [
+        [building.lon - 0.0001, building.lat - 0.0001],
+        [building.lon + 0.0001, building.lat - 0.0001],
+        [building.lon + 0.0001, building.lat + 0.0001],
+        [building.lon - 0.0001, building.lat + 0.0001],
+    ]
+    inside = world.gql(
+        "viewer",
+        'query($c: [[Float!]!]!) { withinPolygon(coordinates: $c, layers: ["buildings"]) { uid } }',
+        {"c": square},
+    )["data"]["withinPolygon"]
+    assert inside == [{"uid": building.uid}]
+
+    meter = next(d for d in world.nodes("Device") if d.category == "water_meter")  # inside a building and a grid
+    reading = {"kind": "meter_reading", "device": meter.code, "ts": "2026-07-01T10:00:00+08:00", "meter": "water"}
+    _ledger(world, [reading | {"reading": 12.5, "unit": "m3", "id": "grid-stat-1"}])
+    window = 'since: "2026-07-01T00:00:00Z", until: "2026-07-02T00:00:00Z"'
+    stats = world.gql(
+        "analyst",
+        f"{{ statistics {{ g: events(by: GRID, {window}) {{ key count }} "
+        f"d: events(by: DEVICE, {window}) {{ key count }} b: events(by: BUILDING, {window}) {{ key count }} }} }}",
+    )["data"]["statistics"]
+    assert stats["d"] == [{"key": meter.code, "count": 1}]
+    assert stats["g"] == [{"key": world.nodes("Grid")[0].uid, "count": 1}]
+    assert stats["b"] == [{"key": building.uid, "count": 1}]
