@@ -208,9 +208,9 @@ def snapshot(data: Inputs) -> Snapshot:
     started = time.perf_counter()
     data = within(data)
     ctx, days = data.context, max(data.window_days, 1e-9)
-    seen = data.sightings
-    seen = seen[seen["subject"].str.startswith("person:")]
-    seen = seen.assign(night=_night(seen["hour"]))
+    seen = data.sightings[["id", "kind", "subject", "house", "day", "hour"]]
+    seen = seen[seen["kind"] != "plate_read"]  # a plate's subject is its vehicle; faces and doors name people
+    seen = seen.assign(night=_night(seen["hour"]), day=pd.factorize(seen["day"])[0])  # days as numbers count faster
     doors = seen[(seen["kind"] == "access_open") & seen["house"].isin(ctx.houses.keys())]
 
     houses = sorted(ctx.houses)
@@ -221,7 +221,9 @@ def snapshot(data: Inputs) -> Snapshot:
 
     opened = doors.groupby(["subject", "house"])["day"].nunique()
     pairs = opened.reset_index(name="days")
-    pairs["resident"] = [ctx.home.get(s) == h for s, h in zip(pairs["subject"], pairs["house"], strict=True)]
+    pairs["resident"] = [
+        ctx.home.get(s) == h for s, h in zip(pairs["subject"].tolist(), pairs["house"].tolist(), strict=True)
+    ]
 
     # houses
     house = pd.DataFrame(index=pd.Index(houses))
@@ -276,7 +278,7 @@ def snapshot(data: Inputs) -> Snapshot:
     out["person", "lives_in", "house"].edge_index = _edges(ctx.home.items(), index["person"], index["house"])
     out["house", "located_in", "unit"].edge_index = _edges(ctx.house_unit.items(), index["house"], index["unit"])
     out["person", "opened", "house"].edge_index = _edges(
-        zip(pairs["subject"], pairs["house"], strict=True), index["person"], index["house"]
+        zip(pairs["subject"].tolist(), pairs["house"].tolist(), strict=True), index["person"], index["house"]
     )
     out["person", "opened", "house"].edge_weight = torch.tensor(pairs["days"].to_numpy(), dtype=torch.float32)
     uids = {"house": houses, "person": persons, "unit": units}
