@@ -1153,6 +1153,16 @@ class Mutation:
             return _problem(exc)
         return _role(role)
 
+    @strawberry.mutation(description="delete a role (its users lose what it granted)")
+    async def delete_role(self, info: strawberry.Info[Context], name: str) -> DeleteResult:
+        ctx = info.context
+        ctx.require(perm.MANAGE_USERS)
+        try:
+            await blocking(ctx.services.security.users.delete_role, name)
+        except UnknownRole as exc:
+            return _problem(exc)
+        return Deleted(uid=strawberry.ID(name))
+
 
 # --- subscriptions -----------------------------------------------------------------------------
 

@@ -451,6 +451,9 @@ def test_users_and_roles_are_managed_by_an_admin_only(world: World) -> None:
         "admin", 'mutation { updateUser(username: "newcomer", addRoles: ["auditor"]) { ... on UserAccount { roles } } }'
     )
     assert granted["data"]["updateUser"]["roles"] == ["analyst", "auditor"]
+    gone = world.gql("admin", 'mutation { deleteRole(name: "auditor") { __typename } }')["data"]["deleteRole"]
+    assert gone == {"__typename": "Deleted"}
+    assert world.services.security.users.user("newcomer").roles == ("analyst",)
     assert codes(world.gql("police", "{ users { username } }")) == ["FORBIDDEN"]
     assert "viewer1" in [u["username"] for u in world.gql("admin", "{ users { username } }")["data"]["users"]]
 
