@@ -24,7 +24,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph import NODE_TYPES, RELATIONS, GraphStore, ValidationError
+from graph import NODE_TYPES, RELATIONS, GraphStore, ValidationError, uid
 
 __all__ = ["Projection", "fold_through", "project"]
 
@@ -102,8 +102,11 @@ def project(
     scope = store.estate_scope(estate, read_labels) if estate else None
 
     graph = nx.Graph()
-    for label in read_labels:
-        graph.add_nodes_from((u, {"label": label}) for u in store.uids_of(label) if scope is None or u in scope)
+    if scope is None:
+        for label in read_labels:
+            graph.add_nodes_from((u, {"label": label}) for u in store.uids_of(label))
+    else:  # a uid names its label, so the scope alone gives the nodes
+        graph.add_nodes_from((u, {"label": uid.label_of(u)}) for u in scope if uid.label_of(u) in read_labels)
     read = {"nodes": graph.number_of_nodes(), "relationships": 0}
     for rel_type in types:
         # one query per type; ends outside the chosen labels (or the scope) are dropped here

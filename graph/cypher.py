@@ -193,7 +193,7 @@ def projected_links(rel_type: str) -> str:
     return f"MATCH (a)-[r:{rel_type}]->(b) {where}RETURN a.uid AS start, b.uid AS end, {weight} AS weight"
 
 
-_PLACES_OF_ESTATE = f"MATCH (e:Estate {{uid: $uid}}) MATCH (p)-[:LOCATED_IN*0..{MAX_PATH_HOPS}]->(e) "
+_PLACES_OF_ESTATE = f"MATCH (e:Estate {{uid: $uid}})<-[:LOCATED_IN*0..{MAX_PATH_HOPS}]-(p) "  # from e: faster
 _OF_LABELS = "WHERE any(l IN labels(n) WHERE l IN $labels) "
 ESTATE_SCOPE: Final = (
     # the estate and what is LOCATED_IN it, then what is joined to those places (residents, owners,
