@@ -134,6 +134,20 @@ def generate(
 
 DEMO_ADMIN = ("admin", "twinhood-demo-admin")
 """The demo's administrator account (created by `twinhood demo` only; never in production)."""
+DEMO_BUILDING = "building:E01B01"
+"""The demo building that `twinhood demo --ifc` gives an IFC model (and so a 3D scene)."""
+
+
+def _demo_model(services: Services, path: Path) -> None:
+    """Import an IFC model as the demo building, standing where the building stands on the map."""
+    from bim import import_ifc
+
+    building = services.graph.get(DEMO_BUILDING)
+    where = (getattr(building, "lon", None), getattr(building, "lat", None))
+    location = (where[0], where[1]) if where[0] is not None and where[1] is not None else None
+    with console.status(f"importing {path.name} as {DEMO_BUILDING} for the 3D view"):
+        summary = import_ifc(path, services.graph, services.engine, building_uid=DEMO_BUILDING, location=location)
+    console.print(f"[cyan]•[/] {path.name}: {summary.storeys} storeys, {summary.spaces} spaces → {DEMO_BUILDING}")
 
 
 @app.command()
@@ -145,11 +159,17 @@ def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API when loaded")] = True,
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     days: Annotated[int, typer.Option(min=0, help="days of simulated events to load and detect over (0: none)")] = 30,
+    ifc: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help=f"an IFC model to stand as {DEMO_BUILDING}, for the 3D view"),
+    ] = None,
 ) -> None:
     """The main job: start the stack, load a demo community and its month of events, run the detectors, serve."""
     up()
     with _services() as services:
         load_community(services, residents, seed, gis, gis_layer)
+        if ifc is not None:
+            _demo_model(services, ifc)
         if days:
             activity = load_month(services, residents, seed, max(days, 21))
             run_detectors(services, activity.start, activity.end)
@@ -163,6 +183,8 @@ def demo(
         f"  ArcadeDB studio: {settings.graph_admin_url}  (user {settings.neo4j_user})\n"
         f"  API:             http://127.0.0.1:{port}/healthz, /tiles/buildings.json, /docs\n"
         f"  GraphQL:         http://127.0.0.1:{port}/graphql  (user {DEMO_ADMIN[0]!r}, password {DEMO_ADMIN[1]!r})\n"
+        f"  web UI:          http://127.0.0.1:{port}/  (same user; map, alarm desk, relationships, profiles;\n"
+        f"                   a building in 3D: http://127.0.0.1:{port}/#/building/{DEMO_BUILDING} after --ifc)\n"
         "  try (in .venv/bin): twinhood show building:E01B01\n"
         "        twinhood neighbours house:E01B01-1-101 --hops 2\n"
         "        twinhood residents house:E01B01-1-101\n"
@@ -741,6 +763,7 @@ def detect_simulate(
     console.print(f"  now: twinhood detect {window}")
 
 
+@app.command("evaluate")
 @detection.command("evaluate")
 def detect_evaluate(
     residents: Annotated[int, typer.Option(min=1)] = 10000,
