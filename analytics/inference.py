@@ -72,6 +72,7 @@ class InferenceSettings(BaseSettings):
     co_presence_seconds: int = Field(300, ge=1, le=86400, description="largest gap between two captures")
     co_presence_min_devices: int = Field(3, ge=1, description="distinct devices the pair must be seen at together")
     evidence_sample: int = Field(10, ge=2, le=200, description="event ids kept on an edge")
+    work_mem_mb: int = Field(64, ge=4, le=4096, description="PostgreSQL work_mem for the pairing statements")
     min_confidence: float = Field(
         0.2, ge=0, le=1, description="weaker pairs are dropped: chance meetings of people who pass everywhere"
     )
@@ -186,14 +187,24 @@ _PAIRS: Final = (
 
 
 def _summary(unit: str) -> str:
-    """Aggregate `pairs` per subject pair, `unit` (day, device, night) being what counts as support."""
+    """Aggregate `pairs` per subject pair, `unit` (day, device, night) being what counts as support.
+
+    Most pairs at a busy place never reach the threshold, so everything is counted with hashed
+    GROUP BYs: per pair and unit its count, span and first co-occurrence (the least
+    ``[time, event, event]`` array), then per pair; only the pairs that reach the threshold are
+    sorted, for their evidence.
+    """
     return (
-        f", ranked AS (SELECT *, row_number() OVER (PARTITION BY s1, s2, {unit} ORDER BY t1, e1, e2) AS nth FROM pairs)"
-        f", found AS (SELECT s1, s2, count(*) AS n, count(DISTINCT {unit}) AS support, min(t1) AS first_seen,"
-        "  max(t2) AS last_seen,"
-        "  (array_agg(e1 ORDER BY t1, e1, e2) FILTER (WHERE nth = 1))[1:CAST(:sample AS int)] AS ev1,"
-        "  (array_agg(e2 ORDER BY t1, e1, e2) FILTER (WHERE nth = 1))[1:CAST(:sample AS int)] AS ev2"
-        f"  FROM ranked GROUP BY s1, s2 HAVING count(DISTINCT {unit}) >= :threshold)"
+        f", units AS (SELECT s1, s2, {unit} AS u, count(*) AS n, min(t1) AS t1, max(t2) AS t2,"
+        "  min(ARRAY[to_char(t1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), e1, e2]) AS first"
+        f"  FROM pairs GROUP BY s1, s2, {unit})"
+        ", kept AS (SELECT s1, s2, count(*) AS support, sum(n)::bigint AS n, min(t1) AS first_seen,"
+        "  max(t2) AS last_seen FROM units GROUP BY s1, s2 HAVING count(*) >= :threshold)"
+        ", found AS (SELECT k.s1, k.s2, k.support, k.n, k.first_seen, k.last_seen,"
+        "  (array_agg(u.first[2] ORDER BY u.first))[1:CAST(:sample AS int)] AS ev1,"
+        "  (array_agg(u.first[3] ORDER BY u.first))[1:CAST(:sample AS int)] AS ev2"
+        "  FROM kept k JOIN units u ON u.s1 = k.s1 AND u.s2 = k.s2"
+        "  GROUP BY k.s1, k.s2, k.support, k.n, k.first_seen, k.last_seen)"
         f", base AS (SELECT subject, count(DISTINCT {unit}) AS n FROM sightings"
         "  WHERE subject IN (SELECT s1 FROM found UNION SELECT s2 FROM found) GROUP BY subject)"
         " SELECT f.s1, f.s2, f.n, f.support, least(b1.n, b2.n) AS base, f.first_seen, f.last_seen, f.ev1, f.ev2"
@@ -229,6 +240,7 @@ _SAME_HOUSE_NIGHT: Final = text(
     " FROM found f JOIN base b1 ON b1.subject = f.s1 JOIN base b2 ON b2.subject = f.s2 ORDER BY f.s1, f.s2"
 )
 _PASSING: Final = ["face_capture", "access_open", "plate_read"]
+_PLANNER: Final = text("SELECT set_config('enable_nestloop', 'off', true), set_config('work_mem', :work_mem, true)")
 
 
 def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list[str]:
@@ -275,7 +287,10 @@ def find(
         threshold = s.same_house_min_nights
     else:
         raise ValueError(f"kind: unknown inference {kind!r}; known: {', '.join(KINDS)}")
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        # The planner cannot estimate rows computed from payloads and guesses one: left alone it
+        # loops over a million pairs per kept pair. These are analytic statements: hash, in memory.
+        conn.execute(_PLANNER, {"work_mem": f"{s.work_mem_mb}MB"})
         rows = conn.execute(query, params).all()
     found = [
         Association(
