@@ -43,7 +43,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 from torch import Tensor, nn
@@ -322,12 +322,15 @@ def _rev(edge: tuple[str, str, str]) -> tuple[str, str, str]:
 class HouseScorer(nn.Module):
     """Heterogeneous GraphSAGE: encode each node type, `layers` rounds of messages both ways, a logit per house."""
 
-    def __init__(self, hidden: int = 32, layers: int = 2) -> None:
+    def __init__(self, hidden: int = 32, layers: int = 2, without: Iterable[str] = ()) -> None:
         super().__init__()
+        left_out = set(without)
         self.encode = nn.ModuleDict({kind: nn.Linear(len(cols), hidden) for kind, cols in FEATURES.items()})
         for kind, cols in FEATURES.items():
             self.register_buffer(f"mean_{kind}", torch.zeros(len(cols)))
             self.register_buffer(f"scale_{kind}", torch.ones(len(cols)))
+            keep = [float(f"{kind}.{name}" not in left_out) for name, _ in cols]
+            self.register_buffer(f"keep_{kind}", torch.tensor(keep))  # a left-out feature reads as 0
         edges = [*EDGE_TYPES, *(_rev(e) for e in EDGE_TYPES)]
         self.convs = nn.ModuleList(
             HeteroConv({e: SAGEConv((hidden, hidden), hidden) for e in edges}, aggr="sum") for _ in range(layers)
@@ -346,7 +349,9 @@ class HouseScorer(nn.Module):
         h = {
             kind: torch.relu(
                 self.encode[kind](
-                    (torch.log1p(x[kind]) - getattr(self, f"mean_{kind}")) / getattr(self, f"scale_{kind}")
+                    (torch.log1p(x[kind]) - getattr(self, f"mean_{kind}"))
+                    / getattr(self, f"scale_{kind}")
+                    * getattr(self, f"keep_{kind}")
                 )
             )
             for kind in FEATURES
@@ -384,6 +389,16 @@ class TrainConfig(BaseModel):
     lr: float = Field(0.01, gt=0)
     weight_decay: float = Field(5e-4, ge=0)
     torch_seed: int = 0
+    without: tuple[str, ...] = Field((), description="features the model may not read, as kind.name")
+
+    @field_validator("without")
+    @classmethod
+    def _known_features(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {f"{kind}.{name}" for kind, cols in FEATURES.items() for name, _ in cols}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown features {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return tuple(sorted(set(value)))
 
 
 @dataclass
@@ -449,7 +464,7 @@ def _fit(
     progress: Callable[[int, float], None] | None,
 ) -> Trained:
     torch.manual_seed(config.torch_seed)
-    model = HouseScorer(config.hidden, config.layers)
+    model = HouseScorer(config.hidden, config.layers, config.without)
     model.standardise_with(snapshots)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((houses - positives) / positives))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -543,7 +558,7 @@ def load(directory: Path | None = None, version: str | None = None) -> Trained:
     if saved.get("format") != FORMAT:
         raise ValidationError("model", str(path), f"format {saved.get('format')} is not {FORMAT}")
     config = TrainConfig.model_validate(saved["config"])
-    model = HouseScorer(config.hidden, config.layers)
+    model = HouseScorer(config.hidden, config.layers, config.without)
     model.load_state_dict(saved["state"])
     model.eval()
     return Trained(

@@ -1076,6 +1076,9 @@ def model_train(
     hidden: Annotated[int, typer.Option(min=4, max=512)] = 32,
     layers: Annotated[int, typer.Option(min=1, max=4)] = 2,
     torch_seed: Annotated[int, typer.Option(help="seed of the weights' initialisation")] = 0,
+    without: Annotated[
+        list[str] | None, typer.Option(help="a feature the model may not read, e.g. house.door_users (repeatable)")
+    ] = None,
     model_dir: ModelDirOption = None,
 ) -> None:
     """Simulate communities with planted group rentals, train the house-scoring GNN on them and save it."""
@@ -1090,6 +1093,7 @@ def model_train(
         hidden=hidden,
         layers=layers,
         torch_seed=torch_seed,
+        without=tuple(without or ()),
     )
     snapshots, ys = [], []
     with _progress() as progress:

@@ -77,7 +77,7 @@ def main() -> None:
     model_auc = gnn.auc([house_scores[h] for h in houses], y.numpy())
 
     # epochs on the big snapshot: a copy of the trained model, so the figures above are untouched
-    copy = gnn.HouseScorer(config.hidden, config.layers)
+    copy = gnn.HouseScorer(config.hidden, config.layers, config.without)
     copy.load_state_dict(model.state_dict())
     copy.train()
     optimiser = torch.optim.Adam(copy.parameters(), lr=config.lr)

@@ -89,6 +89,21 @@ def test_a_short_training_ranks_an_unseen_communitys_group_rentals_first(trained
     assert [row[3] for row in result.top[: len(planted)]] == [True] * len(planted)
 
 
+def test_without_the_houses_door_counts_it_finds_them_through_the_people_who_open_the_door(
+    training: tuple[list[gnn.Snapshot], list[Tensor]],
+) -> None:
+    door = tuple(f"house.{name}" for name, _ in gnn.FEATURES["house"] if "door" in name)
+    assert len(door) == 5
+    blind = gnn.fit(CONFIG.model_copy(update={"without": door}), *training)
+    result = gnn.evaluate(blind, RESIDENTS, seed=12, cases=2)
+    assert result.auc_model >= 0.95
+
+
+def test_a_feature_left_out_must_be_one_the_snapshot_has() -> None:
+    with pytest.raises(ValueError, match=r"unknown features house\.colour"):
+        gnn.TrainConfig(without=("house.colour",))
+
+
 def test_training_is_deterministic_and_versioned_by_config_and_data(
     training: tuple[list[gnn.Snapshot], list[Tensor]], trained: gnn.Trained
 ) -> None:
