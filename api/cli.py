@@ -502,13 +502,20 @@ def replay(
     since: Annotated[datetime, typer.Option(help="re-project ledger events that happened from then on")],
 ) -> None:
     """Rebuild the graph's events and alarms from the ledger and the alarm state (idempotent; announces nothing)."""
-    from ingest import AlarmEngine, Projector
+    from ingest import AlarmEngine, IngestSettings, Projector
     from ingest.devices import DeviceDirectory
 
     when = since if since.tzinfo else since.replace(tzinfo=UTC)
     with _services() as services:
         alarms = AlarmEngine(services.engine, services.graph, DeviceDirectory(services.graph))
-        n = Projector(services.engine, services.graph, directory=alarms.directory, alarms=alarms).replay(when)
+        projector = Projector(
+            services.engine,
+            services.graph,
+            directory=alarms.directory,
+            alarms=alarms,
+            telemetry_nodes=IngestSettings().telemetry_nodes,
+        )
+        n = projector.replay(when)
     console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}, and the alarms active since")
 
 
