@@ -39,9 +39,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the graphs are small)")
+    parser.add_argument("--without", nargs="*", default=[], help="features the model may not read (kind.name)")
     args = parser.parse_args()
 
-    config = gnn.TrainConfig(residents=args.train_residents, seeds=tuple(args.train_seeds), epochs=args.epochs)
+    config = gnn.TrainConfig(
+        residents=args.train_residents, seeds=tuple(args.train_seeds), epochs=args.epochs, without=tuple(args.without)
+    )
     started = time.perf_counter()
     training = [gnn.simulated(config.residents, s, config.days, config.cases) for s in config.seeds]
     trained = gnn.fit(config, [s for s, _, _ in training], [y for _, _, y in training], threads=args.threads)
