@@ -10,6 +10,7 @@ import pytest
 from analytics.algorithms import (
     ALGORITHMS,
     EXACT_BETWEENNESS_UP_TO,
+    GRAPHBLAS_FROM_EDGES,
     betweenness,
     components,
     core_number,
@@ -73,12 +74,18 @@ def test_large_graphs_get_sampled_betweenness() -> None:
 def test_graphblas_pagerank_equals_networkx_also_with_isolates_and_weights() -> None:
     g = two_cliques()
     g[A[1]][A[2]]["weight"] = 5.0
-    ours, plain = pagerank(g), pagerank(g, backend="networkx")
-    assert ours.params["backend"] == "graphblas"
+    ours, plain = pagerank(g, backend="graphblas"), pagerank(g, backend="networkx")
+    assert ours.params["backend"] == "graphblas" and plain.params["backend"] == "networkx"
     assert ours.values.keys() == plain.values.keys()
     for uid, score in plain.values.items():
         assert ours.values[uid] == pytest.approx(score, abs=1e-9)
     assert sum(ours.values.values()) == pytest.approx(1.0)
+
+
+def test_pagerank_picks_graphblas_only_for_graphs_big_enough_for_it_to_win() -> None:
+    assert pagerank(two_cliques()).params["backend"] == "networkx"
+    big = nx.relabel_nodes(nx.path_graph(GRAPHBLAS_FROM_EDGES + 1), lambda n: f"person:P{n}")
+    assert pagerank(big).params["backend"] == "graphblas"
 
 
 def test_core_numbers_and_components_of_two_cliques() -> None:
