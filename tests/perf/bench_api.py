@@ -14,7 +14,7 @@ alternating, best of `--rounds`:
   in this process (the same graph and SQL reads without HTTP, GraphQL, auth and audit).
 
 Clients: the baseline's are 50 threads sharing the driver; the API's are 50 asyncio tasks over
-HTTP/1.1 keep-alive connections (httpx). Both run in this process on the same 2 cores as the
+HTTP/1.1 keep-alive connections (aiohttp). Both run in this process on the same 2 cores as the
 server. Figures: requests/s and latency p50/p99 per side; target (issue 7) API overhead ≤ 1.5x
 the baseline on (a) and (b), judged on requests/s. Run with `scripts/bench api [--residents N]`.
 """
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 from sqlalchemy import Engine
 
@@ -85,26 +86,30 @@ def threaded(work: Callable[[str], object], keys: list[str], clients: int) -> Ru
 
 
 def over_http(base: str, token: str, query: str, keys: list[str], clients: int) -> Run:
-    """POST `query` for every key from `clients` concurrent tasks; fail on any error."""
+    """POST `query` for every key from `clients` concurrent tasks on keep-alive connections; fail on any error.
+
+    aiohttp, not httpx: httpx's async pool itself slows down as concurrent connections grow, which
+    would be measured as the API's slowness.
+    """
 
     async def go() -> Run:
         queue: asyncio.Queue[str] = asyncio.Queue()
         for key in keys:
             queue.put_nowait(key)
         latencies: list[float] = []
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        connector = aiohttp.TCPConnector(limit=clients)
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+        async with aiohttp.ClientSession(base, headers=headers, connector=connector) as http:
 
             async def worker() -> None:
                 while not queue.empty():
                     key = queue.get_nowait()
                     started = time.perf_counter()
-                    answer = await http.post("/graphql", json={"query": query, "variables": {"u": key}})
+                    async with http.post("/graphql", json={"query": query, "variables": {"u": key}}) as answer:
+                        body = await answer.json()
                     latencies.append(time.perf_counter() - started)
-                    body = answer.json()
-                    if answer.status_code != 200 or body.get("errors"):
-                        raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
+                    if answer.status != 200 or body.get("errors"):
+                        raise RuntimeError(f"{answer.status}: {str(body)[:300]}")
 
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(clients)))
@@ -133,7 +138,8 @@ def serve(store: GraphStore, engine: Engine) -> tuple[subprocess.Popen[bytes], s
         "TWINHOOD_RATE_LIMIT_PER_MINUTE": "0",
     }
     command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
-    server = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], env=env)
+    options = ["--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "300"]
+    server = subprocess.Popen([*command, *options], env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--residents", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per workload and side, for (a)")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per workload and side, for (a)")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     settings = GraphSettings()
