@@ -221,9 +221,8 @@ def snapshot(data: Inputs) -> Snapshot:
 
     opened = doors.groupby(["subject", "house"])["day"].nunique()
     pairs = opened.reset_index(name="days")
-    pairs["resident"] = [
-        ctx.home.get(s) == h for s, h in zip(pairs["subject"].tolist(), pairs["house"].tolist(), strict=True)
-    ]
+    resident = [ctx.home.get(s) == h for s, h in zip(pairs["subject"].tolist(), pairs["house"].tolist(), strict=True)]
+    pairs["resident"] = np.array(resident, dtype=bool)  # typed even when empty, so `~` and masks still work
 
     # houses
     house = pd.DataFrame(index=pd.Index(houses))

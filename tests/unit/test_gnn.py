@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from analytics import gnn
+from analytics import frame, gnn
 from analytics.detectors import Inputs
 from graph import ValidationError
 
@@ -50,6 +50,18 @@ def test_snapshot_has_a_row_per_entity_and_the_documented_features(window: tuple
     assert snap.data["house", "located_in", "unit"].edge_index.shape[1] == len(ctx.house_unit)
     opened = snap.data["person", "opened", "house"]
     assert opened.edge_weight.shape == (opened.edge_index.shape[1],) and (opened.edge_weight >= 1).all()
+
+
+def test_a_window_without_events_still_has_every_house_and_resident(
+    window: tuple[gnn.Snapshot, Inputs, Tensor],
+) -> None:
+    _, data, _ = window
+    snap = gnn.snapshot(Inputs(frame.empty(), data.context, data.start, data.end))
+    assert snap.uids["house"] == sorted(data.context.houses)
+    assert snap.data["person", "opened", "house"].edge_index.shape == (2, 0)
+    houses = snap.frame("house")
+    assert (houses["door_users"] == 0).all() and (houses["power_per_day"] == 0).all()
+    assert int(houses["residents"].sum()) == len(data.context.home)
 
 
 def test_features_count_what_the_documentation_says(window: tuple[gnn.Snapshot, Inputs, Tensor]) -> None:
