@@ -57,6 +57,11 @@ class Inputs:
     zone: str = LOCAL_ZONE
     """The zone whose clock "night", "evening" and "day" are read in (where the devices are)."""
 
+    def __post_init__(self) -> None:
+        # only the window's events: whoever built the frame, a run sees [start, end) and nothing else
+        ts = self.events["ts"]
+        self.events = self.events[(ts >= pd.Timestamp(self.start)) & (ts < pd.Timestamp(self.end))]
+
     @property
     def window_days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400
