@@ -126,6 +126,12 @@ export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The uid of a device named by its uid or its code (alarms carry the uid). */
+export function deviceUid(device) {
+  if (!device) return null;
+  return device.startsWith("device:") ? device : `device:${device}`;
+}
+
 /** A link to an entity's profile page. */
 export function entityLink(uid, caption) {
   return `<a href="#/profile/${encodeURIComponent(uid)}" data-uid="${esc(uid)}">${esc(caption || uid)}</a>`;

@@ -17,6 +17,7 @@ const ENTITY = `query($uid: ID!) {
     ... on Building { code name address floorsAbove use heightM }
     ... on Device { code name category online lifecycle floor }
     ... on Estate { code name address }
+    ... on Person { name sex birthDate idNumber phone residency keyPerson unregistered }
   }
   neighbourhood(uid: $uid, hops: 1, limit: 60) { nodes { uid label caption } edges { type start end } }
   alarms(entity: $uid, liveOnly: true, first: 20) { uid kind severity status description openedAt }
@@ -85,11 +86,16 @@ export async function renderProfile(element, uid, options = {}) {
   const prefix = uid.split(":")[0];
   try {
     if (PROFILED.has(prefix)) {
-      const { profile } = await gql(PROFILE, { uid });
-      drawProfile(element, profile, options);
-    } else {
-      drawEntity(element, await gql(ENTITY, { uid }), options);
+      try {
+        const { profile } = await gql(PROFILE, { uid });
+        drawProfile(element, profile, options);
+        return;
+      } catch (exc) {
+        if (!String(exc.message).includes("'read:profile'")) throw exc;
+        options = { ...options, notice: "your roles do not open the holistic profile; this is what they may see" };
+      }
     }
+    drawEntity(element, await gql(ENTITY, { uid }), options);
   } catch (exc) {
     element.innerHTML = `<p class="error">${esc(exc.message)}</p>`;
   }
@@ -173,9 +179,10 @@ function drawEntity(element, data, options) {
     })
     .join("");
   const building = e.label === "Building" ? ` <a href="#/building/${encodeURIComponent(e.uid)}">3D building</a>` : "";
-  element.innerHTML = `${header(e.uid, e.label, e.caption, building)}
+  const masked = e.maskedFields.length ? `<p class="muted">masked for you: ${e.maskedFields.map(esc).join(", ")}</p>` : "";
+  const notice = options.notice ? `<p class="muted">${esc(options.notice)}</p>` : "";
+  element.innerHTML = `${header(e.uid, e.label, e.caption, building)}${notice}
     ${section("Open alarms", data.alarms.length ? `<ul>${data.alarms.map(alarm).join("")}</ul>` : "", data.alarms.length)}
-    ${section("Attributes", attrs)}
+    ${section("Attributes", masked + attrs)}
     ${section("Neighbours", rels ? `<ul class="rels">${rels}</ul>` : "", data.neighbourhood.edges.length)}`;
-  void options;
 }

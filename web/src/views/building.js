@@ -6,7 +6,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
-import { entityLink, esc, gql, request } from "../api.js";
+import { deviceUid, entityLink, esc, gql, request } from "../api.js";
 
 const OCCUPANCY = `query($uids: [ID!]!) { entities(uids: $uids) { uid caption
   ... on House { residents { uid } } ... on Unit { houses { uid residents { uid } } } } }`;
@@ -186,7 +186,7 @@ export async function mount(element, route) {
       legend.innerHTML = `<i class="sw occupied"></i> occupied <i class="sw vacant"></i> vacant`;
     } else {
       const { alarms } = await gql(ALARMS);
-      const devices = new Set(alarms.map((a) => a.device && `device:${a.device}`));
+      const devices = new Set(alarms.map((a) => deviceUid(a.device)));
       const alarmed = new Set(alarms.map((a) => a.entityUid));
       for (const s of spaces) status.set(s.userData.uid, alarmed.has(s.userData.uid) ? "alarm" : "quiet");
       for (const o of elements) if (devices.has(o.userData.uid)) paint(o, COLOURS.alarm, 1);
@@ -231,9 +231,11 @@ export async function mount(element, route) {
   window.twinhoodScene = {
     spaces: () => spaces.filter((s) => s.visible).map((s) => s.userData.uid),
     storeys: () => storeys,
+    colourOf: (spaceUid) => status.get(spaceUid) ?? null,
     screenPoint(spaceUid) {
-      const s = spaces.find((o) => o.userData.uid === spaceUid);
-      const p = new THREE.Box3().setFromObject(s).getCenter(new THREE.Vector3()).project(camera);
+      // the middle of the space's top face, which the camera above sees
+      const b = new THREE.Box3().setFromObject(spaces.find((o) => o.userData.uid === spaceUid));
+      const p = new THREE.Vector3((b.min.x + b.max.x) / 2, b.max.y - 0.01, (b.min.z + b.max.z) / 2).project(camera);
       const rect = renderer.domElement.getBoundingClientRect();
       return { x: rect.left + ((p.x + 1) / 2) * rect.width, y: rect.top + ((1 - p.y) / 2) * rect.height };
     },

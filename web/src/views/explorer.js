@@ -50,7 +50,7 @@ export function mount(element, route) {
   const profile = element.querySelector(".profile");
   const cy = cytoscape({
     container: element.querySelector("#graph"),
-    wheelSensitivity: 0.3,
+    maxZoom: 1.6,
     style: [
       {
         selector: "node",
@@ -80,14 +80,15 @@ export function mount(element, route) {
         },
       },
       { selector: 'edge[type = "ASSOCIATED_WITH"]', style: { "line-style": "dashed", "line-color": "#f08c00", "target-arrow-color": "#f08c00", width: 2.5 } },
-      { selector: ".path", style: { "line-color": "#e03131", "target-arrow-color": "#e03131", "border-color": "#e03131", "border-width": 3, width: 4 } },
+      { selector: "node.path", style: { "border-color": "#e03131", "border-width": 3 } },
+      { selector: "edge.path", style: { "line-color": "#e03131", "target-arrow-color": "#e03131", width: 4 } },
     ],
   });
   window.twinhoodGraph = cy; // for the end-to-end tests and the console
 
   let focus = null;
   let pathStart = null;
-  const layout = () => cy.layout({ name: "cose", animate: false, nodeRepulsion: 8000, idealEdgeLength: 90 }).run();
+  const layout = () => cy.layout({ name: "cose", animate: false, nodeRepulsion: 8000, idealEdgeLength: 90, padding: 40 }).run();
   const add = (sub) => {
     const fresh = [];
     for (const n of sub.nodes) if (cy.getElementById(n.uid).empty()) fresh.push({ group: "nodes", data: { id: n.uid, ...n } });

@@ -7,7 +7,7 @@
 
 import * as maplibregl from "maplibre-gl";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
-import { authHeaders, esc, gql, subscribe, when } from "../api.js";
+import { authHeaders, deviceUid, esc, gql, subscribe, when } from "../api.js";
 import { renderProfile } from "../profile-panel.js";
 
 maplibregl.setWorkerUrl(workerUrl); // the bundled worker, served beside the app
@@ -162,7 +162,7 @@ export async function mount(element, route) {
       )
       .join("");
   };
-  const placeOf = (a) => (a.device ? `device:${a.device}` : a.building);
+  const placeOf = (a) => deviceUid(a.device) ?? a.building;
   const show = async (batch) => {
     const missing = [...new Set(batch.map(placeOf).filter((u) => u && !places.has(u)))];
     if (missing.length) {
