@@ -9,8 +9,9 @@ community (watch-list entries, key units' fire devices), and the ground truth â€
 
 Normal life includes near misses on purpose, so that detectors are measured against more than
 silence: trips of one or two days, night-shift workers out half the night, busy residents, visitors
-who come a few times, cars that visit other estates at driving speed, a key unit with one false
-alarm, and watch-list entries for people who never come.
+who come a few times, houses with two unregistered lodgers (too few for a group rental), cars that
+visit other estates at driving speed, a key unit with one false alarm, and watch-list entries for
+people who never come.
 """
 
 from __future__ import annotations
@@ -401,6 +402,13 @@ def simulate(
         m.used.add(house)
         m.extra_power[house] = rng.uniform(60, 90)
         plant("abnormal_house", [house], "60-90 kWh a day more than the household uses")
+    for k, house in enumerate(occupied[3 * n : 4 * n]):  # two lodgers: unregistered, but not a group rental
+        m.used.add(house)
+        for t in range(2):
+            card, face_id = f"SIM{seed}-L{k:03d}-{t}", f"SIM{seed}-LF{k:03d}-{t}"
+            m.live({"card": card, "face_id": face_id}, house, trips=False)
+            plant("unregistered_resident", _identities(card, face_id), f"a lodger in {house}")
+        m.present[house] += 2
     for k in range(n * 10):  # visitors: a few evenings at one unit, under the threshold
         house = rng.choice(occupied)
         unit = ctx.house_unit[house]
@@ -490,14 +498,12 @@ def simulate(
         plate = f"äº¬{_PLATE_LETTERS[k % len(_PLATE_LETTERS)]}{k:03d}V{seed % 10}"
         estate = rng.choice(estates)
         t = m.at(rng.randrange(days), rng.uniform(8, 18))
-        m.emit("plate_read", rng.choice(m.gates[estate]["plate_camera"]).code, t, plate=plate, direction="in")
-        m.emit(
-            "plate_read",
-            rng.choice(m.gates[estate]["plate_camera"]).code,
-            t + rng.uniform(600, 7200),
-            plate=plate,
-            direction="out",
-        )
+        gate = rng.choice([c for c in m.gates[estate]["plate_camera"] if "PARK" not in c.code])
+        park = rng.choice([c for c in m.gates[estate]["plate_camera"] if "PARK" in c.code] or [gate])
+        leave = t + rng.uniform(600, 7200)
+        m.emit("plate_read", gate.code, t, plate=plate, direction="in", site="gate")
+        for camera, site, when in ((park, "car_park", leave), (gate, "gate", leave + 120)):  # two readers out
+            m.emit("plate_read", camera.code, when, plate=plate, direction="out", site=site)
 
     # --- houses: meters -----------------------------------------------------------------------
     use: dict[str, tuple[float, float, float]] = {}

@@ -1,4 +1,4 @@
-"""群租房: many more people opening a house's door night after night than are registered there."""
+"""群租房: many more people opening a house's door day after day than live there on record."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from analytics.detectors.base import Detector, Finding, Inputs, event_ids
 
 
 class GroupRental(Detector):
-    """`min_people` or more regular users of a house's door, `min_excess` more than its registered residents."""
+    """`min_people` or more regular users of a house's door, `min_excess` or more of them not residents on record.
+
+    People on record but not registered count as on record: a household with a lodger or two is
+    an unregistered-resident case, not a group rental.
+    """
 
     name: ClassVar[str] = "group_rental"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     title: ClassVar[str] = "群租房 — group rental"
-    clears_when: ClassVar[str] = "the regular users of the door fall to the registered residents plus the margin"
+    clears_when: ClassVar[str] = "fewer regular users of the door not on record than the margin"
 
     min_people: int = Field(default=6, ge=2)
     min_excess: int = Field(default=3, ge=1)
@@ -31,12 +35,12 @@ class GroupRental(Detector):
             people = users.index.get_level_values("subject").tolist()
             registered = sum(1 for p in ctx.occupants.get(str(house), []) if ctx.registered.get(p))
             unknown = [p for p in people if p not in ctx.home]
-            if len(people) < self.min_people or len(people) - registered < self.min_excess:
+            if len(people) < self.min_people or len(unknown) < self.min_excess:
                 continue
             yield self.finding(
                 data,
                 str(house),
-                min(1.0, (len(people) - registered) / (2 * self.min_excess)),
+                min(1.0, len(unknown) / (2 * self.min_excess)),
                 f"{len(people)} people open its door regularly ({len(unknown)} not residents on record); "
                 f"{registered} registered resident(s)",
                 {
