@@ -26,6 +26,7 @@ from graph.settings import GraphSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
+W = TypeVar("W")
 CONSTRAINT_RETRIES = 3  # ArcadeDB may raise ConstraintError on concurrent MERGE of one key
 
 
@@ -282,6 +283,10 @@ class GraphStore:
                 check(tx, records)
             return records
 
+        return self._transaction(work)
+
+    def _transaction(self, work: Callable[[neo4j.ManagedTransaction], W]) -> W:
+        """Run `work` in a managed write transaction, retried when concurrent MERGEs collide on a constraint."""
         for attempt in range(CONSTRAINT_RETRIES):
             try:
                 with self.driver.session(database=self.database) as session:
@@ -367,19 +372,9 @@ class GraphStore:
                     written[1] += records[0]["written"]
             return written[0], written[1]
 
-        for attempt in range(CONSTRAINT_RETRIES):
-            try:
-                with self.driver.session(database=self.database) as session:
-                    done = session.execute_write(work)
-                self._report(sum(done))
-                return done
-            except ConstraintError:
-                if attempt == CONSTRAINT_RETRIES - 1:
-                    raise
-                log.info("retrying after a constraint conflict", extra={"attempt": attempt + 1})
-            except ServiceUnavailable as exc:
-                raise GraphUnavailable(self.uri, str(exc)) from exc
-        raise AssertionError("unreachable")
+        done = self._transaction(work)
+        self._report(sum(done))
+        return done
 
     def _report(self, n: int) -> None:
         if self.progress:
