@@ -24,6 +24,7 @@ from api.graphql import timeline
 from api.stack import libpq_url
 from graph import UnknownEntity
 from ingest.alarms import AlarmBus, AlarmChange, AlarmEngine, AlarmRecord, Change
+from ingest.ledger import LedgerRow
 
 log = logging.getLogger(__name__)
 CHANNEL = "twinhood_alarms"
@@ -90,9 +91,7 @@ class AlarmFeed:
         self.bus.publish([AlarmChange(change, record)])
 
 
-async def follow_events(
-    engine: Engine, filters: timeline.Filters, poll_s: float = 0.25
-) -> AsyncIterator[timeline.LedgerEvent]:
+async def follow_events(engine: Engine, filters: timeline.Filters, poll_s: float = 0.25) -> AsyncIterator[LedgerRow]:
     """Yield events matching `filters` as they are ledgered from now on, oldest first."""
     seq = await asyncio.to_thread(timeline.last_seq, engine)
     while True:

@@ -51,6 +51,7 @@ from graph.store import Subgraph as StoreSubgraph
 from graph.store import validate
 from ingest.alarms import TRANSITIONS, AlarmChange, AlarmEngine, AlarmRecord, IllegalTransition
 from ingest.devices import DeviceDirectory
+from ingest.ledger import LedgerRow
 from spatial import queries as spatial_queries
 from spatial.search import index_documents
 from spatial.search import search as search_index
@@ -219,7 +220,7 @@ class TimelineEvent:
     payload: JSON
 
 
-def _event(event: timeline.LedgerEvent, ctx: Context) -> TimelineEvent:
+def _event(event: LedgerRow, ctx: Context) -> TimelineEvent:
     return TimelineEvent(
         id=event.id,
         kind=event.kind,

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from graph import uid as uids
 from graph.errors import ValidationError
+from ingest.ledger import LedgerRow
 
 MAX_PAGE: Final = 500
 _PLATE: Final = "upper(replace(replace(payload->>'plate', ' ', ''), '·', ''))"
@@ -26,20 +27,6 @@ _FAR_FUTURE: Final = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
 _FAR_PAST: Final = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 Bucket = Literal["hour", "day", "week", "month"]
 Group = Literal["kind", "bucket", "grid", "building", "device"]
-
-
-@dataclass(frozen=True)
-class LedgerEvent:
-    """One ledger row as the API shows it (the payload is masked by the caller)."""
-
-    seq: int
-    id: str
-    kind: str
-    device: str
-    ts: datetime
-    received_at: datetime
-    source: str
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -109,12 +96,12 @@ def _subject(subject: str) -> tuple[str, dict[str, Any]]:
 _COLUMNS: Final = "seq, id, kind, device, ts, received_at, source, payload"
 
 
-def _event(row: Any) -> LedgerEvent:
+def _event(row: Any) -> LedgerRow:
     payload = row.payload if isinstance(row.payload, dict) else {"value": row.payload}
-    return LedgerEvent(row.seq, row.id, row.kind, row.device, row.ts, row.received_at, row.source, payload)
+    return LedgerRow(row.seq, row.id, row.kind, row.device, row.ts, row.received_at, row.source, payload)
 
 
-def page(engine: Engine, filters: Filters, first: int = 50, after: str | None = None) -> tuple[list[LedgerEvent], bool]:
+def page(engine: Engine, filters: Filters, first: int = 50, after: str | None = None) -> tuple[list[LedgerRow], bool]:
     """Return up to `first` events matching `filters`, newest first, after cursor `after`; and whether more follow."""
     if not 1 <= first <= MAX_PAGE:
         raise ValidationError("first", first, f"must be between 1 and {MAX_PAGE}")
@@ -129,7 +116,7 @@ def page(engine: Engine, filters: Filters, first: int = 50, after: str | None = 
     return [_event(r) for r in rows[:first]], len(rows) > first
 
 
-def newer(engine: Engine, filters: Filters, after_seq: int, limit: int = 500) -> list[LedgerEvent]:
+def newer(engine: Engine, filters: Filters, after_seq: int, limit: int = 500) -> list[LedgerRow]:
     """Return events matching `filters` ledgered after sequence number `after_seq`, oldest first."""
     where, params = _where(filters)
     sql = f"SELECT {_COLUMNS} FROM event_ledger WHERE {where} AND seq > :after_seq ORDER BY seq LIMIT :limit"
