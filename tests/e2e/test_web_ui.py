@@ -109,6 +109,17 @@ def test_a_building_clicked_on_the_map_opens_in_3d_with_storeys_and_residents(pa
     screenshot(page, "building-3d-space")
 
 
+def _tap(page: Page, uid: str) -> None:
+    """Click a node of the explorer's graph where it is drawn, as a person would."""
+    at = page.evaluate(
+        f"""(() => {{ const p = twinhoodGraph.getElementById('{uid}').renderedPosition();
+        const r = document.querySelector('#graph').getBoundingClientRect();
+        return {{x: r.left + p.x, y: r.top + p.y}}; }})()"""
+    )
+    page.mouse.click(at["x"], at["y"])
+    expect(page.locator(".selected .name")).to_contain_text(uid)
+
+
 def test_a_person_is_found_expanded_in_the_graph_and_profiled(page: Page, served: Served) -> None:
     person = served.gql('{ entity(uid: "person:P000001") { caption ... on Person { homes { uid } } } }')["entity"]
     log_in(page, served)
@@ -127,7 +138,7 @@ def test_a_person_is_found_expanded_in_the_graph_and_profiled(page: Page, served
 
     home = person["homes"][0]["uid"]  # expand the home by one relationship type only
     before = set(page.evaluate("twinhoodGraph.edges().map(e => e.id())"))
-    page.evaluate(f"twinhoodGraph.getElementById('{home}').emit('tap')")
+    _tap(page, home)
     page.select_option(".selected select[name=type]", "LOCATED_IN")
     page.click(".selected .expand")
     page.wait_for_function(
@@ -140,15 +151,15 @@ def test_a_person_is_found_expanded_in_the_graph_and_profiled(page: Page, served
         f"twinhoodGraph.edges().filter(e => e.data('type') === 'LOCATED_IN' && e.data('source') === '{home}')[0]"
         ".data('target')"
     )
-    page.evaluate("twinhoodGraph.getElementById('person:P000001').emit('tap')")  # a path from the person
+    _tap(page, "person:P000001")  # a path from the person
     page.click(".selected .from")
-    page.evaluate(f"twinhoodGraph.getElementById('{unit}').emit('tap')")  # to the unit of their home
+    _tap(page, unit)  # to the unit of their home
     page.click(".selected .to")
     expect(page.locator(".path-state")).to_contain_text("path of 2 hops")
     on_path = set(page.evaluate("twinhoodGraph.nodes('.path').map(n => n.id())"))
     assert on_path == {"person:P000001", home, unit}
 
-    page.evaluate("twinhoodGraph.getElementById('person:P000001').emit('tap')")
+    _tap(page, "person:P000001")
     page.click(".selected .profile-open")
     profile = page.locator(".view-explorer .profile")
     expect(profile.locator(".profile-head")).to_have_attribute("data-uid", "person:P000001")

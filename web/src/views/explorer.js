@@ -59,11 +59,12 @@ export function mount(element, route) {
           "font-size": 10,
           "text-valign": "bottom",
           "text-margin-y": 3,
-          "background-color": (n) => COLOURS[n.data("label")] ?? "#868e96",
+          "background-color": "#868e96",
           width: 22,
           height: 22,
         },
       },
+      ...Object.entries(COLOURS).map(([label, colour]) => ({ selector: `node[label = "${label}"]`, style: { "background-color": colour } })),
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#fab005" } },
       {
         selector: "edge",
