@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 import tempfile
@@ -32,7 +33,7 @@ from bim.model import IfcModel, open_model
 from bim.settings import get_settings
 from bim.storeys import storey_of
 
-SCENE_VERSION = 1
+SCENE_VERSION = 2  # 2: no NaN in material colours
 MEDIA_TYPE = "model/gltf-binary"
 EXCLUDED = ("IfcOpeningElement", "IfcAnnotation", "IfcVirtualElement")
 SPACE_ALPHA = 0.25
@@ -72,7 +73,8 @@ class _Glb:
         return len(self.views) - 1
 
     def material(self, rgba: Rgba) -> int:
-        key = tuple(round(c, 4) for c in rgba)
+        # styles may carry no number (NaN) or values out of range; glTF wants 0..1, and JSON has no NaN
+        key = tuple(round(min(max(c, 0.0), 1.0), 4) if math.isfinite(c) else 1.0 for c in rgba)
         if key not in self.material_index:
             material: dict[str, Any] = {
                 "pbrMetallicRoughness": {"baseColorFactor": list(key), "metallicFactor": 0.0, "roughnessFactor": 0.9},

@@ -136,7 +136,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down with the e2e tests: sync Playwright holds an event loop
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Load the demo community into fresh databases, then serve it and run the ingest worker."""
     tag = uuid.uuid4().hex[:10]
@@ -204,13 +204,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             _admin_sql(f"DROP DATABASE {pg_name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down with the e2e tests: sync Playwright holds an event loop
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down with the e2e tests: sync Playwright holds an event loop
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does, as root)")

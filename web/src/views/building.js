@@ -30,32 +30,6 @@ function elementOf(object) {
   return null;
 }
 
-/**
- * Some IFC styles give no transparency and the scene then carries `NaN` as a colour's alpha,
- * which is not JSON: read such a GLB with the alpha as 1 (opaque) instead of failing.
- */
-export function repairGlb(buffer) {
-  const view = new DataView(buffer);
-  const jsonLength = view.getUint32(12, true);
-  const text = new TextDecoder().decode(new Uint8Array(buffer, 20, jsonLength));
-  if (!/\bNaN\b/.test(text)) return buffer;
-  console.warn("the scene's glTF JSON holds NaN values; reading them as 1");
-  let json = new TextEncoder().encode(text.replace(/\bNaN\b/g, "1"));
-  const padded = new Uint8Array(Math.ceil(json.length / 4) * 4).fill(0x20);
-  padded.set(json);
-  json = padded;
-  const rest = new Uint8Array(buffer, 20 + jsonLength);
-  const out = new Uint8Array(20 + json.length + rest.length);
-  const head = new DataView(out.buffer);
-  out.set(new Uint8Array(buffer, 0, 12));
-  head.setUint32(8, out.length, true);
-  head.setUint32(12, json.length, true);
-  head.setUint32(16, 0x4e4f534a, true); // "JSON"
-  out.set(json, 20);
-  out.set(rest, 20 + json.length);
-  return out.buffer;
-}
-
 function storeyNumber(uid) {
   return Number(String(uid).split("-").at(-1)) || 0;
 }
@@ -119,7 +93,7 @@ export async function mount(element, route) {
   try {
     const answer = await request(`/bim/${encodeURIComponent(uid)}/scene.glb`);
     if (!answer.ok) throw new Error((await answer.json().catch(() => ({}))).detail ?? `scene: HTTP ${answer.status}`);
-    gltf = await new GLTFLoader().parseAsync(repairGlb(await answer.arrayBuffer()), "");
+    gltf = await new GLTFLoader().parseAsync(await answer.arrayBuffer(), "");
   } catch (exc) {
     error.textContent = exc.message;
     return teardown;
