@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Engine
 
 from analytics import frame
@@ -144,20 +143,3 @@ def evaluate(findings: Iterable[Finding], truth: Iterable[Truth], detectors: Ite
         real = {s for d, s in planted if d == detector.name}
         scores.append(Score(detector.name, len(real), len(mine), len(mine & real)))
     return scores
-
-
-def scores_frame(scores: Sequence[Score]) -> pd.DataFrame:
-    """Scores as a table (detector, truth, found, hits, precision, recall)."""
-    return pd.DataFrame(
-        [
-            {
-                "detector": s.detector,
-                "truth": s.truth,
-                "found": s.found,
-                "hits": s.hits,
-                "precision": s.precision,
-                "recall": s.recall,
-            }
-            for s in scores
-        ]
-    )
