@@ -48,6 +48,7 @@ export function mount(element, route) {
   const selectedBox = element.querySelector(".selected");
   const edgeBox = element.querySelector(".edge");
   const profile = element.querySelector(".profile");
+  const pathState = element.querySelector(".path-state");
   const cy = cytoscape({
     container: element.querySelector("#graph"),
     maxZoom: 1.6,
@@ -153,12 +154,12 @@ export function mount(element, route) {
       const type = selectedBox.querySelector("select").value;
       const { neighbourhood } = await gql(HOOD, { uid: focus, types: type ? [type] : null });
       const added = add(neighbourhood);
-      element.querySelector(".path-state").textContent = `${added} new nodes around ${focus}`;
+      pathState.textContent = `${added} new nodes around ${focus}`;
     }),
   );
   element.querySelector(".from").addEventListener("click", () => {
     pathStart = focus;
-    element.querySelector(".path-state").textContent = `path from ${pathStart}: now pick the other end`;
+    pathState.textContent = `path from ${pathStart}: now pick the other end`;
   });
   element.querySelector(".to").addEventListener(
     "click",
@@ -167,13 +168,13 @@ export function mount(element, route) {
       const { shortestPath } = await gql(PATH, { a: pathStart, b: focus });
       cy.elements().removeClass("path");
       if (!shortestPath) {
-        element.querySelector(".path-state").textContent = `no path between ${pathStart} and ${focus}`;
+        pathState.textContent = `no path between ${pathStart} and ${focus}`;
         return;
       }
       add(shortestPath);
       for (const n of shortestPath.nodes) cy.getElementById(n.uid).addClass("path");
       for (const e of shortestPath.edges) cy.getElementById(e.uid || `${e.start}-${e.type}-${e.end}`).addClass("path");
-      element.querySelector(".path-state").textContent = `path of ${shortestPath.edges.length} hops from ${pathStart} to ${focus}`;
+      pathState.textContent = `path of ${shortestPath.edges.length} hops from ${pathStart} to ${focus}`;
     }),
   );
   element.querySelector(".profile-open").addEventListener("click", () => renderProfile(profile, focus));

@@ -152,8 +152,9 @@ export async function mount(element, route) {
   const alarms = new Map(); // uid -> {alarm, marker}
   const places = new Map(); // device/building uid -> [lon, lat]
   const list = element.querySelector(".alarm-list ul");
+  const count = element.querySelector(".alarm-list .count"); // held: updates may land after the view is left
   const drawList = () => {
-    element.querySelector(".alarm-list .count").textContent = String(alarms.size);
+    count.textContent = String(alarms.size);
     list.innerHTML = [...alarms.values()]
       .sort((a, b) => a.alarm.severity - b.alarm.severity)
       .map(

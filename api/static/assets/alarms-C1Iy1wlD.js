@@ -1,4 +1,4 @@
-import{a as e,c as t,i as n,r,s as i}from"./index-DT2OFv2s.js";var a=`query($statuses: [String!], $kinds: [String!], $maxSeverity: Int, $liveOnly: Boolean!) {
+import{a as e,c as t,i as n,r,s as i}from"./index-BrPGcja2.js";var a=`query($statuses: [String!], $kinds: [String!], $maxSeverity: Int, $liveOnly: Boolean!) {
   alarms(statuses: $statuses, kinds: $kinds, maxSeverity: $maxSeverity, liveOnly: $liveOnly, first: 200) { uid rule kind condition entityUid device severity status description count openedAt lastSeen
   acknowledgedAt dispatchedAt resolvedAt closedAt clearedAt handler cameras building grid assignees history live
   nextStatuses entity { uid caption label } } }`,o=`mutation($uid: ID!, $to: AlarmStatus!) { transitionAlarm(uid: $uid, to: $to) {
