@@ -20,7 +20,7 @@ from graph import Building, Device, Estate, GraphStore, Grid, House, InGrid, Lin
 from graph.generator import Community
 from spatial import Feature, write_features
 from spatial.queries import buildings_by_uid, grid_assignments
-from spatial.search import Document
+from spatial.search import Document, index_documents
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -197,6 +197,13 @@ def _outline(footprints: Sequence[Polygon], margin_m: float) -> Polygon:
 def write_layers(conn: Connection, features: dict[str, list[Feature]]) -> dict[str, int]:
     """Write layer features in one transaction (the caller's); return rows per layer."""
     return {layer: write_features(conn, layer, rows) for layer, rows in features.items()}
+
+
+def map_community(conn: Connection, community: Community, placement: Placement) -> dict[str, int]:
+    """Write a placed community's map layers and search index (the caller's transaction); return rows per table."""
+    rows = write_layers(conn, layer_features(community, placement))
+    rows["search documents"] = index_documents(conn, search_documents(community.nodes))
+    return rows
 
 
 def search_documents(nodes: Iterable[Node]) -> Iterator[Document]:

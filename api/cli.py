@@ -22,7 +22,7 @@ from api import stack
 from api.bootstrap import Services, build_services
 from graph import GraphSettings, Subgraph, TwinhoodError
 from spatial import SpatialError, import_gis
-from spatial.search import Mode, index_documents
+from spatial.search import Mode
 from spatial.search import search as search_documents_by
 
 app = typer.Typer(
@@ -85,7 +85,7 @@ def load_community(
     services: Services, residents: int, seed: int, gis: Path | None = None, gis_layer: str | None = None
 ) -> dict[str, int]:
     """Generate a community, place it on the map and load graph, layers and search; return its summary."""
-    from api.anchoring import footprints_from, layer_features, place, search_documents, write_layers
+    from api.anchoring import footprints_from, map_community, place
     from graph.generator import generate
 
     started = time.perf_counter()
@@ -107,8 +107,7 @@ def load_community(
         store.link(community.links)
     store.progress = None
     with console.status("writing map layers and the search index"), services.engine.begin() as conn:
-        rows = write_layers(conn, layer_features(community, placement))
-        rows["search documents"] = index_documents(conn, search_documents(community.nodes))
+        rows = map_community(conn, community, placement)
     console.print("[cyan]•[/] " + ", ".join(f"{n:,} {layer}" for layer, n in rows.items()))
     return community.summary()
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from api.anchoring import layer_features, place, search_documents, write_layers
+from api.anchoring import map_community, place
 from api.app import create_app
 from api.bootstrap import Services
 from api.security.tokens import issue
@@ -30,7 +30,6 @@ from graph.store import Step
 from ingest.events import parse_message
 from ingest.intake import accept
 from spatial import SpatialSettings
-from spatial.search import index_documents
 from tests.integration.test_tiles import serve
 
 PASSWORD = "correct horse battery"
@@ -68,8 +67,7 @@ def load(community: Community, store: GraphStore, engine: Engine) -> None:
     store.upsert(community.nodes)
     store.link(community.links)
     with engine.begin() as conn:
-        write_layers(conn, layer_features(community, placement))
-        index_documents(conn, search_documents(community.nodes))
+        map_community(conn, community, placement)
 
 
 @pytest.fixture(scope="module")

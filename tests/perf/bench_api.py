@@ -39,13 +39,12 @@ import httpx
 from sqlalchemy import Engine
 
 from analytics.profile import build_profile
-from api.anchoring import layer_features, place, search_documents, write_layers
+from api.anchoring import map_community, place
 from api.security import Security
 from graph import GraphSettings, GraphStore, cypher
 from graph.generator import Community, generate
 from graph.masking import Viewer
 from graph.store import Step, _neighbours_query
-from spatial.search import index_documents
 from tests.perf.scratch import scratch_graph, scratch_postgis
 
 TARGET = 1.5
@@ -123,8 +122,7 @@ def load(community: Community, store: GraphStore, engine: Engine) -> None:
     store.upsert(community.nodes)
     store.link(community.links)
     with engine.begin() as conn:
-        write_layers(conn, layer_features(community, placement))
-        index_documents(conn, search_documents(community.nodes))
+        map_community(conn, community, placement)
 
 
 def serve(store: GraphStore, engine: Engine) -> tuple[subprocess.Popen[bytes], str]:
