@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -24,6 +24,10 @@ from graph import GraphSettings, Subgraph, TwinhoodError
 from spatial import SpatialError, import_gis
 from spatial.search import Mode
 from spatial.search import search as search_documents_by
+
+if TYPE_CHECKING:
+    from analytics.simulate import Activity
+    from graph.generator import Community
 
 app = typer.Typer(
     help="twinhood: a residential community as a living knowledge graph.",
@@ -83,8 +87,8 @@ def down() -> None:
 
 def load_community(
     services: Services, residents: int, seed: int, gis: Path | None = None, gis_layer: str | None = None
-) -> dict[str, int]:
-    """Generate a community, place it on the map and load graph, layers and search; return its summary."""
+) -> Community:
+    """Generate a community, place it on the map and load graph, layers and search; return it as placed."""
     from api.anchoring import footprints_from, map_community, place
     from graph.generator import generate
 
@@ -109,7 +113,7 @@ def load_community(
     with console.status("writing map layers and the search index"), services.engine.begin() as conn:
         rows = map_community(conn, community, placement)
     console.print("[cyan]•[/] " + ", ".join(f"{n:,} {layer}" for layer, n in rows.items()))
-    return community.summary()
+    return community
 
 
 GisOption = Annotated[
@@ -127,7 +131,7 @@ def generate(
 ) -> None:
     """Generate a synthetic community and load it into graph, map and search (idempotent for a seed)."""
     with _services() as services:
-        summary = load_community(services, residents, seed, gis, gis_layer)
+        summary = load_community(services, residents, seed, gis, gis_layer).summary()
     _print_counts(summary, "loaded")
 
 
@@ -166,11 +170,11 @@ def demo(
     """The main job: start the stack, load a demo community and its month of events, run the detectors, serve."""
     up()
     with _services() as services:
-        load_community(services, residents, seed, gis, gis_layer)
+        community = load_community(services, residents, seed, gis, gis_layer)
         if ifc is not None:
             _demo_model(services, ifc)
         if days:
-            activity = load_month(services, residents, seed, max(days, 21))
+            activity = load_month(services, community, max(days, 21))
             run_detectors(services, activity.start, activity.end)
         _print_counts(services.graph.counts(), "in the graph now")
         services.security.users.seed_roles()
@@ -707,14 +711,13 @@ def detect_follow(
                 time.sleep(max(0.0, every - (time.perf_counter() - started)))
 
 
-def load_month(services: Services, residents: int, seed: int, days: int) -> Any:
-    """Simulate the community's month into the stores: additions in the graph, events in the ledger."""
+def load_month(services: Services, community: Community, days: int) -> Activity:
+    """Simulate a loaded community's month into the stores: additions in the graph, events in the ledger."""
     from analytics.simulate import simulate
-    from graph.generator import generate
     from ingest.sources.files import FileSummary, ingest_rows
 
-    with console.status(f"simulating {days} days of {residents:,} residents"):
-        activity = simulate(generate(residents, seed), days, seed)
+    with console.status(f"simulating {days} days of {community.residents:,} residents"):
+        activity = simulate(community, days, community.seed)
     services.graph.upsert(activity.nodes)
     services.graph.link(activity.links)
     with _progress() as progress:  # through the intake, as a file would go: an invalid event is a dead letter
@@ -760,8 +763,7 @@ def detect_simulate(
 ) -> None:
     """Load a generated community with a month of simulated events (planted risk cases included) into the stores."""
     with _services() as services:
-        load_community(services, residents, seed)
-        activity = load_month(services, residents, seed, days)
+        activity = load_month(services, load_community(services, residents, seed), days)
     if truth:
         truth.write_text(json.dumps([asdict(t) for t in activity.truth], ensure_ascii=False, indent=1))
         console.print(f"[cyan]•[/] truth written to {truth}")

@@ -3,7 +3,10 @@ in the graph, detectors over both, flags on the graph — the same findings as t
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,6 +21,7 @@ from graph.generator import generate
 from graph.ontology import RiskFlag
 from ingest import intake, ledger
 from ingest.events import parse_event
+from tests.integration.test_community_load import run_cli
 
 
 def test_flags_from_the_ledger_match_the_in_memory_run_and_clear_when_no_longer_found(
@@ -88,3 +92,38 @@ def _append(engine: Engine, rows: list[dict[str, Any]]) -> None:
     with engine.begin() as conn:
         outcomes = intake.accept(conn, [(r, parse_event(r)) for r in rows], source="test")
     assert {o.status for o in outcomes} == {"accepted"}
+
+
+def test_the_cli_loads_a_simulated_month_writes_its_truth_and_flags_it(
+    graph_database: str, spatial_engine: Engine, store: GraphStore, tmp_path: Path
+) -> None:
+    truth = tmp_path / "truth.json"
+    loaded = run_cli(
+        graph_database,
+        spatial_engine,
+        "detect",
+        "simulate",
+        "--residents",
+        "300",
+        "--days",
+        "21",
+        "--truth",
+        str(truth),
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    planted = json.loads(truth.read_text())
+    assert planted and {"detector", "subject", "note"} <= set(planted[0])
+    with spatial_engine.connect() as conn:
+        assert ledger.count(conn) > 10_000
+    window = re.search(r"twinhood detect (--since \S+ --until \S+)", loaded.stdout)
+    assert window, loaded.stdout
+    found = run_cli(graph_database, spatial_engine, "detect", *window.group(1).split())
+    assert found.returncode == 0, found.stderr
+    flagged = {
+        (n.detector, s) for n in store.nodes("RiskFlag") if isinstance(n, RiskFlag) for s in [_subject(store, n)]
+    }
+    assert {(p["detector"], p["subject"]) for p in planted} <= flagged
+
+
+def _subject(store: GraphStore, flag: RiskFlag) -> str:
+    return next(iter(set(store.neighbourhood(flag.uid, rel_types=["FLAGS"]).uids()) - {flag.uid}), "")
