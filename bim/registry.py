@@ -20,8 +20,10 @@ from bim.errors import UnknownScene
 from bim.model import open_model
 from bim.scene import build_glb, cached_scene, file_sha256, store_scene
 from bim.settings import get_settings
+from graph import uid
 
 ENTRIES = "buildings"
+MAX_NAME = 200  # bytes of an entry's file name before ".json" (file systems allow 255)
 
 
 @dataclass
@@ -43,6 +45,14 @@ class RegisteredModel:
         return f'"{self.scene_key}"'
 
 
+def _is_building(candidate: str) -> bool:
+    """Whether `candidate` is a well-formed Building uid (else it names no file of ours)."""
+    try:
+        return uid.label_of(candidate) == "Building" and len(quote(candidate, safe="")) <= MAX_NAME
+    except ValueError:
+        return False
+
+
 class SceneRegistry:
     """The building → IFC model index and the scene cache, in one directory."""
 
@@ -61,7 +71,9 @@ class SceneRegistry:
         os.replace(tmp.name, path)
 
     def get(self, building_uid: str) -> RegisteredModel:
-        """Return the model registered for a building, or raise UnknownScene."""
+        """Return the model registered for a building, or raise UnknownScene (also for a uid that is no building's)."""
+        if not _is_building(building_uid):
+            raise UnknownScene(building_uid, "not a building uid")
         try:
             data = json.loads(self._entry_path(building_uid).read_text(encoding="utf-8"))
         except FileNotFoundError:
