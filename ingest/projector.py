@@ -139,8 +139,10 @@ class _Reading:
 class _Batch:
     """The graph writes and side tables of one batch, built before anything is written."""
 
-    nodes: list[Node] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
+    subjects: list[Node] = field(default_factory=list)
+    """Unregistered people and vehicles first seen in the batch."""
+    events: list[tuple[Node, list[Link]]] = field(default_factory=list)
+    """Event nodes with their RECORDED_BY and CONCERNS links."""
     passages: dict[tuple[str, str], tuple[int, datetime, datetime]] = field(default_factory=dict)
     readings: dict[str, _Reading] = field(default_factory=dict)
     telemetry: dict[str, tuple[str, Event, DeviceInfo]] = field(default_factory=dict)
@@ -154,9 +156,7 @@ class _Batch:
             found = self.telemetry.pop(event_uid, None)
             if found is not None:
                 source, event, device = found
-                node, links = _event_parts(source, event, device, [device.place] if device.place else [])
-                self.nodes.append(node)
-                self.links += links
+                self.events.append(_event_parts(source, event, device, [device.place] if device.place else []))
 
 
 def _event_parts(source: str, event: Event, device: DeviceInfo | None, subjects: list[str]) -> tuple[Node, list[Link]]:
@@ -368,16 +368,14 @@ class Projector:
                         seen.latest = event
                 continue
             subjects = self._subjects(event, device, exists, new_subjects)
-            node, links = _event_parts(row.source, event, device, subjects)
-            batch.nodes.append(node)
-            batch.links += links
+            batch.events.append(_event_parts(row.source, event, device, subjects))
             if device is not None and event.kind in PASSING_KINDS:
                 for subject in subjects:
                     if uids.label_of(subject) in ("Person", "Vehicle"):
                         key = (subject, device.uid)
                         n, first, last = batch.passages.get(key, (0, event.ts, event.ts))
                         batch.passages[key] = (n + 1, min(first, event.ts), max(last, event.ts))
-        batch.nodes = [*new_subjects.values(), *batch.nodes]
+        batch.subjects = list(new_subjects.values())
         return batch
 
     def _exists(self, candidates: list[str]) -> set[str]:
@@ -435,16 +433,18 @@ class Projector:
     # --- writing ------------------------------------------------------------------------------
 
     def _write(self, conn: Connection, batch: _Batch, *, bump: bool) -> None:
-        """Write a batch's nodes, links and passes, then its telemetry roll-ups.
+        """Write a batch's new subjects, its events with their links (a row each, `GraphStore.attach`), its
+        passes, then its telemetry roll-ups.
 
         The totals of passes and readings are bumped in PostgreSQL first if `bump` (else read), so
         the graph gets exact totals however often a batch is retried. (One graph transaction for
         all of it, `GraphStore.write`, was not measurably faster on ArcadeDB here: the cost is per item.)
         """
         passed = self._passages(conn, batch.passages, bump=bump)
-        self.store.upsert(batch.nodes)
-        self.store.link([*batch.links, *passed])
-        self._existing |= {n.uid for n in batch.nodes if n.label in ("Person", "Vehicle")}
+        self.store.upsert(batch.subjects)
+        self.store.attach(batch.events)
+        self.store.link(passed)
+        self._existing |= {n.uid for n in batch.subjects}
         self._write_readings(conn, batch.readings, bump=bump)
 
     def _passages(

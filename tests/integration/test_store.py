@@ -17,6 +17,7 @@ import pytest
 
 from graph import GraphStore, MissingEndpoints, UnknownEntity, ValidationError, uid
 from graph import ontology as o
+from graph.store import Step
 
 S = "hand-checked"
 A, B, C = uid.person("A"), uid.person("B"), uid.person("C")
@@ -170,3 +171,46 @@ def test_whole_labels_and_types_read_back_as_the_models_written(graph: GraphStor
         graph.links("KNOWS")
     with pytest.raises(ValidationError, match="label"):
         graph.nodes("Alien")
+
+
+def test_dates_and_datetimes_read_back_as_python_values_on_every_path(graph: GraphStore) -> None:
+    born = o.Person(uid=A, source=S, name="甲", birth_date=datetime(1980, 5, 17).date())
+    graph.upsert([born])
+    assert graph.get(A).birth_date == born.birth_date  # type: ignore[attr-defined]
+    props = graph.properties([A])[A]
+    assert props["birth_date"] == born.birth_date and isinstance(props["ingested_at"], datetime)
+    assert props["ingested_at"].tzinfo is not None
+    residents = graph.neighbours([H101], [Step("LIVES_IN", "in", "Person")])[H101]
+    assert sorted((p.uid, rel["since"], rel["until"]) for p, rel in residents) == [
+        (A, at(2019), None),
+        (B, at(2015), at(2018)),
+    ]
+
+
+def _event(name: str, *ends: str) -> tuple[o.Node, list[o.Link]]:
+    event = uid.event(name)
+    links: list[o.Link] = [o.RecordedBy(start=event, end=D1, source=S)]
+    links += [o.Concerns(start=event, end=end, source=S) for end in ends]
+    return o.Event(uid=event, source=S, kind="face_capture", occurred_at=at(2024)), links
+
+
+def test_nodes_attached_with_their_links_in_one_statement_per_shape(graph: GraphStore) -> None:
+    items = [_event("e1", A, U1), _event("e2", V), _event("e3", B, U1), _event("e4")]
+    assert graph.attach(items) == 4
+    assert graph.attach(items) == 4  # again: nothing new
+    counts = graph.counts()
+    assert (counts["Event"], counts["RECORDED_BY"], counts["CONCERNS"]) == (4, 4, 5)
+    concerned = graph.neighbours([uid.event("e1"), uid.event("e3")], [Step("CONCERNS", "out", "Person")])
+    assert {k: [p.uid for p, _ in v] for k, v in concerned.items()} == {uid.event("e1"): [A], uid.event("e3"): [B]}
+    assert graph.get(uid.event("e2")).occurred_at == at(2024)  # type: ignore[attr-defined]
+
+
+def test_an_attached_batch_naming_a_missing_node_is_rolled_back_whole(graph: GraphStore) -> None:
+    ghost = uid.person("ghost")
+    with pytest.raises(MissingEndpoints) as raised:
+        graph.attach([_event("e5", A), _event("e6", ghost)])
+    assert raised.value.uids == [f"{uid.event('e6')}>{ghost}"]
+    assert graph.get_many([uid.event("e5"), uid.event("e6")]) == {}
+    node, links = _event("e7", A)
+    with pytest.raises(ValidationError, match="must start at the node"):
+        graph.attach([(node, [*links, o.Concerns(start=uid.event("e8"), end=A, source=S)])])

@@ -7,7 +7,7 @@ import pytest
 
 from graph import NODE_TYPES, RELATIONS, LivesIn, Person, ValidationError, uid, validate
 from graph.cypher import schema_statements, upsert_links, upsert_nodes
-from graph.store import _row
+from graph.store import _rows
 from tests.samples import LINKS, NODES, SOURCE
 
 
@@ -111,7 +111,7 @@ def test_schema_has_a_uid_constraint_per_label_and_an_index_per_relationship() -
 
 
 def test_temporal_properties_travel_as_iso_strings_and_are_converted_in_cypher() -> None:
-    row = _row(LINKS["LIVES_IN"])
+    (row,) = _rows([LINKS["LIVES_IN"]])
     assert row["t"]["since"] == "2024-05-01T09:30:00Z"
     assert "since" not in row["props"] and "start" not in row["props"]
     assert "r.since = datetime(row.t.since)" in upsert_links("LIVES_IN", "Person", "House")
@@ -120,6 +120,9 @@ def test_temporal_properties_travel_as_iso_strings_and_are_converted_in_cypher()
 
 def test_every_node_row_carries_source_and_an_ingest_time() -> None:
     for node in NODES.values():
-        row = _row(node)
+        (row,) = _rows([node])
         assert row["props"]["source"] == SOURCE
         assert datetime.fromisoformat(row["t"]["ingested_at"]).tzinfo is not None
+    kept = NODES["Person"].model_copy(update={"ingested_at": datetime(2024, 1, 1, tzinfo=UTC)})
+    first_seen, new = _rows([kept, NODES["Person"]])  # a known ingest time is kept; a new one is now
+    assert first_seen["t"]["ingested_at"] == "2024-01-01T00:00:00Z" != new["t"]["ingested_at"]
