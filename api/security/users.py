@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Final
 
 from argon2 import PasswordHasher
@@ -69,7 +70,7 @@ class Principal:
     roles: frozenset[str]
     permissions: frozenset[str]
 
-    @property
+    @cached_property
     def viewer(self) -> Viewer:
         """The masking view of this caller (:mod:`graph.masking`)."""
         return Viewer(self.username, self.permissions)
