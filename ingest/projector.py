@@ -25,12 +25,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, RootTransaction, text
+from sqlalchemy import Connection, Engine, RootTransaction, Row, text
 
 from graph import GraphStore
 from graph import uid as uids
@@ -150,13 +150,15 @@ class _Batch:
     alarm_items: list[tuple[Event, DeviceInfo | None]] = field(default_factory=list)
     rejects: list[deadletters.Rejected] = field(default_factory=list)
 
-    def keep(self, event_uids: Iterable[str]) -> None:
-        """Give these telemetry events Event nodes after all (they open or clear an alarm)."""
+    def evidence(self, event_uids: Iterable[str]) -> list[tuple[Node, list[Link]]]:
+        """Return Event nodes (with links) for these telemetry events after all: they open or clear an alarm."""
+        out = []
         for event_uid in event_uids:
             found = self.telemetry.pop(event_uid, None)
             if found is not None:
                 source, event, device = found
-                self.events.append(_event_parts(source, event, device, [device.place] if device.place else []))
+                out.append(_event_parts(source, event, device, [device.place] if device.place else []))
+        return out
 
 
 def _event_parts(source: str, event: Event, device: DeviceInfo | None, subjects: list[str]) -> tuple[Node, list[Link]]:
@@ -269,10 +271,18 @@ class Projector:
         stats = ProjectionStats()
         conn, rows, batch = prepared.conn, prepared.rows, prepared.batch
         try:
-            if self.alarms is not None:
-                stats.changes = self.alarms.evaluate(conn, batch.alarm_items)
-                batch.keep(_evidence(stats.changes))
-            self._write(conn, batch, bump=True)
+            # the graph takes the batch's events while PostgreSQL judges its alarms and bumps its totals
+            with ThreadPoolExecutor(1, thread_name_prefix="projector-graph") as graph:
+                events = graph.submit(self._write_events, batch)
+                try:
+                    if self.alarms is not None:
+                        stats.changes = self.alarms.evaluate(conn, batch.alarm_items)
+                    totals = self._totals(conn, batch, bump=True)
+                finally:
+                    wait([events])
+            events.result()
+            self.store.attach(batch.evidence(_evidence(stats.changes)))
+            self._write_totals(*totals)
             deadletters.record(conn, batch.rejects)
             if self.alarms is not None:
                 self.alarms.mirror(stats.changes)
@@ -322,8 +332,9 @@ class Projector:
                     return total
                 batch = self._build(conn, rows)
                 if batch.telemetry:
-                    batch.keep(conn.execute(_EVIDENCE, {"uids": list(batch.telemetry)}).scalars())
-                self._write(conn, batch, bump=False)
+                    batch.events += batch.evidence(conn.execute(_EVIDENCE, {"uids": list(batch.telemetry)}).scalars())
+                self._write_events(batch)
+                self._write_totals(*self._totals(conn, batch, bump=False))
             after = rows[-1].seq
             total += len(rows) - len(batch.rejects)
             log.info("replayed", extra={"count": total, "seq": after})
@@ -432,20 +443,37 @@ class Projector:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, conn: Connection, batch: _Batch, *, bump: bool) -> None:
-        """Write a batch's new subjects, its events with their links (a row each, `GraphStore.attach`), its
-        passes, then its telemetry roll-ups.
-
-        The totals of passes and readings are bumped in PostgreSQL first if `bump` (else read), so
-        the graph gets exact totals however often a batch is retried. (One graph transaction for
-        all of it, `GraphStore.write`, was not measurably faster on ArcadeDB here: the cost is per item.)
-        """
-        passed = self._passages(conn, batch.passages, bump=bump)
+    def _write_events(self, batch: _Batch) -> None:
+        """Write a batch's new subjects, then its events with their links (a row each, `GraphStore.attach`)."""
         self.store.upsert(batch.subjects)
         self.store.attach(batch.events)
-        self.store.link(passed)
         self._existing |= {n.uid for n in batch.subjects}
-        self._write_readings(conn, batch.readings, bump=bump)
+
+    def _totals(self, conn: Connection, batch: _Batch, *, bump: bool) -> tuple[list[Link], list[Row[Any]]]:
+        """Return the totals of the batch's passes (as PASSED_THROUGH links) and of its devices' readings.
+
+        They are bumped in PostgreSQL first if `bump` (else read), so the graph gets exact totals
+        however often a batch is retried.
+        """
+        return self._passages(conn, batch.passages, bump=bump), self._readings(conn, batch.readings, bump=bump)
+
+    def _write_totals(self, passed: list[Link], readings: list[Row[Any]]) -> None:
+        """Write pass totals (PASSED_THROUGH) and reading roll-ups (onto the Devices) to the graph."""
+        self.store.link(passed)
+        self.store.set_properties(
+            (
+                r.device,
+                {
+                    "reading_count": r.count,
+                    "last_reading_at": r.last_at,
+                    "last_reading_kind": r.last_kind,
+                    "last_reading_value": r.last_value,
+                    "last_reading_unit": r.last_unit,
+                    "last_reading_state": r.last_state,
+                },
+            )
+            for r in readings
+        )
 
     def _passages(
         self, conn: Connection, passages: dict[tuple[str, str], tuple[int, datetime, datetime]], *, bump: bool
@@ -475,10 +503,10 @@ class Projector:
             for r in rows
         ]
 
-    def _write_readings(self, conn: Connection, readings: dict[str, _Reading], *, bump: bool) -> None:
-        """Add a batch's telemetry to the devices' totals (if `bump`) and write the totals onto the Devices."""
+    def _readings(self, conn: Connection, readings: dict[str, _Reading], *, bump: bool) -> list[Row[Any]]:
+        """Add a batch's telemetry to the devices' totals (if `bump`); return the totals."""
         if not readings:
-            return
+            return []
         devices = list(readings)
         if bump:
             latest = [readings[d].latest for d in devices]
@@ -498,20 +526,7 @@ class Projector:
             ).all()
         else:
             rows = conn.execute(_READINGS_READ, {"devices": devices}).all()
-        self.store.set_properties(
-            (
-                r.device,
-                {
-                    "reading_count": r.count,
-                    "last_reading_at": r.last_at,
-                    "last_reading_kind": r.last_kind,
-                    "last_reading_value": r.last_value,
-                    "last_reading_unit": r.last_unit,
-                    "last_reading_state": r.last_state,
-                },
-            )
-            for r in rows
-        )
+        return list(rows)
 
 
 def _candidates(event: Event) -> list[str]:
