@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from graph import GraphStore
 from graph import uid as uids
 from graph.ontology import Building, Device, Estate, Node, ResponsibleFor
+from graph.store import Step
 
 _PLACE_LABELS = ("House", "Unit", "Storey", "Building", "Estate")
 
@@ -68,18 +69,19 @@ class DeviceDirectory:
             self._staff = None
 
     def _load(self, codes: list[str]) -> dict[str, DeviceInfo]:
+        """Read devices, their places and the chains above those in a few queries per level, not per device."""
         by_uid: dict[str, str] = {}
         for code in codes:
             try:
                 by_uid[uids.device(code)] = code
             except ValueError:
                 continue
-        nodes = self.store.get_many(by_uid)
+        devices = {u: n for u, n in self.store.get_many(by_uid).items() if isinstance(n, Device)}
+        places = self._parents(list(devices), "INSTALLED_IN")
+        self._chains(set(places.values()))
         out = {}
-        for uid, node in nodes.items():
-            if not isinstance(node, Device):
-                continue
-            place = self._parent(uid, "INSTALLED_IN")
+        for uid, node in devices.items():
+            place = places.get(uid)
             _, b, e = self._place(place) if place else ([], None, None)
             out[by_uid[uid]] = DeviceInfo(
                 uid=uid,
@@ -100,28 +102,46 @@ class DeviceDirectory:
         with self._lock:
             if place in self._places:
                 return self._places[place]
-        chain = self._ancestors(place)
-        building = next((u for u in chain if uids.label_of(u) == "Building"), None)
-        estate = next((u for u in chain if uids.label_of(u) == "Estate"), None)
-        above = self.store.get_many([u for u in (building, estate) if u])
-        found = (chain, above.get(building or ""), above.get(estate or ""))
+        self._chains({place})
         with self._lock:
-            self._places[place] = found
+            return self._places[place]
+
+    def _parents(self, members: list[str], rel_type: str) -> dict[str, str]:
+        """Return the place each of `members` points to by `rel_type` (one query per place label)."""
+        found: dict[str, str] = {}
+        if not members:
+            return found
+        for label in _PLACE_LABELS:
+            for uid, reached in self.store.neighbours(members, [Step(rel_type, "out", label)]).items():
+                if reached and uid not in found:
+                    found[uid] = reached[0][0].uid
         return found
 
-    def _parent(self, uid: str, rel_type: str) -> str | None:
-        graph = self.store.neighbourhood(uid, hops=1, rel_types=[rel_type], labels=list(_PLACE_LABELS))
-        return next((e.end for e in graph.edges if e.start == uid and e.type == rel_type), None)
-
-    def _ancestors(self, place: str) -> list[str]:
-        """Return `place` and the places it is LOCATED_IN, up to the estate."""
-        chain = [place]
-        while uids.label_of(chain[-1]) != "Estate" and len(chain) < 6:
-            parent = self._parent(chain[-1], "LOCATED_IN")
-            if parent is None or parent in chain:
+    def _chains(self, places: set[str]) -> None:
+        """Cache, for each of `places`, the places it is LOCATED_IN up to the estate and its Building and Estate."""
+        with self._lock:
+            chains = {p: [p] for p in places if p not in self._places}
+        level = [p for p in chains if uids.label_of(p) != "Estate"]
+        for _ in range(5):  # unit → building → estate, house → unit → …; never more than 6 places
+            parents = self._parents([chains[p][-1] for p in level], "LOCATED_IN")
+            level = [p for p in level if (up := parents.get(chains[p][-1])) and up not in chains[p]]
+            for p in level:
+                chains[p].append(parents[chains[p][-1]])
+            level = [p for p in level if uids.label_of(chains[p][-1]) != "Estate"]
+            if not level:
                 break
-            chain.append(parent)
-        return chain
+        tops = {
+            label: {p: next((u for u in chain if uids.label_of(u) == label), None) for p, chain in chains.items()}
+            for label in ("Building", "Estate")
+        }
+        nodes = self.store.get_many({u for found in tops.values() for u in found.values() if u})
+        with self._lock:
+            for p, chain in chains.items():
+                self._places[p] = (
+                    chain,
+                    nodes.get(tops["Building"][p] or ""),
+                    nodes.get(tops["Estate"][p] or ""),
+                )
 
     def access_doors(self, building: str) -> list[DeviceInfo]:
         """Return the access-control devices installed in a building or its units."""

@@ -147,6 +147,21 @@ def neighbours(store: GraphStore, uid: str, rel_type: str) -> set[str]:
     return {e.end if e.start == uid else e.start for e in graph.edges}
 
 
+def test_the_device_directory_places_every_device_as_the_graph_does(community: GraphStore) -> None:
+    devices = [n for n in community.nodes("Device") if isinstance(n, Device)]
+    found = DeviceDirectory(community).resolve(d.code for d in devices)
+    assert len(found) == len(devices) > 10
+    for device in devices:
+        info = found[device.code]
+        assert info.uid == device.uid and info.category == device.category
+        installed = community.relationships(device.uid, ["INSTALLED_IN"])
+        assert info.place == (installed[0].other.uid if installed else None)
+        chain = [info.place, *(c.uid for c in community.containers(info.place))] if info.place else []
+        assert info.building == next((u for u in chain if u.startswith("building:")), None)
+        assert info.estate == next((u for u in chain if u.startswith("estate:")), None)
+    assert {i.building for i in found.values()} - {None} and {i.estate for i in found.values()} - {None}
+
+
 # --- ledger --------------------------------------------------------------------------------------
 
 
