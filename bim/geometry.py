@@ -7,7 +7,10 @@ becomes a warning (the iterator, single-threaded, stops at the first element it 
 Outlines (openings not cut) are made by CGAL's simple kernel first (:data:`FAST_KERNEL`), which
 triangulates a plain extrusion in a fraction of OpenCASCADE's time; what it leaves (booleans such
 as walls clipped under a roof) is made from the solid under its booleans, which is what the kernels
-make of it with booleans off; what is left after that goes to OpenCASCADE, as does a whole scene.
+make of it with booleans off; what is left after that goes to OpenCASCADE. A scene (openings cut)
+is made by ifcopenshell's hybrid kernel: CGAL's simple kernel for an element with no boolean,
+OpenCASCADE for one with (the FZK house: the same 21,788 triangles, 1.6x faster than OpenCASCADE
+alone); what it leaves goes to OpenCASCADE.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ GRID = 0.001  # footprints snap to a millimetre grid, so that touching triangles
 UNITS_UNKNOWN = "Unable to detect unit information"  # the kernel's warning; it then assumes metres
 FAST_KERNEL = "cgal-simple"  # no booleans: an element that needs one is left to KERNEL
 KERNEL = "opencascade"
+SCENE_KERNEL = "hybrid-cgal-simple-opencascade"  # per element: the simple kernel unless it needs a boolean
 Rgba = tuple[float, float, float, float]
 Tick = Callable[[int, int], None]
 
@@ -191,7 +195,7 @@ def element_shapes(
     settings = _settings(openings)
     logger = memory_logger()
     by_id = {e.id(): e for e in wanted}
-    for kernel in (FAST_KERNEL, KERNEL) if not openings else (KERNEL,):
+    for kernel in (FAST_KERNEL, KERNEL) if not openings else (SCENE_KERNEL, KERNEL):
         left = [e for e in wanted if e.id() not in shapes]
         if kernel == KERNEL and not openings:
             for element in left:
