@@ -83,7 +83,16 @@ def properties(var: str, model: type[Record]) -> str:
     without them); text costs nothing, and the store parses it back (:func:`graph.store.typed`).
     Derived datetimes the model does not declare (roll-ups, algorithm runs) still come as values.
     """
-    temporal = model.temporal_fields()
+    return properties_of_any(var, (model,))
+
+
+@cache
+def properties_of_any(var: str, models: tuple[type[Record], ...]) -> str:
+    """:func:`properties` of `var` that may be any of `models`: the dates and datetimes of each as text.
+
+    A name the element does not have comes as null (which no stored property is).
+    """
+    temporal = dict.fromkeys(name for model in models for name in model.temporal_fields())
     if not temporal:
         return f"properties({var})"
     return f"{var} {{.*, " + ", ".join(f"{name}: toString({var}.{name})" for name in temporal) + "}"

@@ -91,6 +91,8 @@ class Relationship:
 
 
 OPEN_ALARM_STATUSES = ("open", "acknowledged", "dispatched")
+PLACES = tuple(NODE_TYPES[label] for label in ("Region", "Estate", "Building", "Storey", "Unit", "House"))
+"""What a node may be LOCATED_IN (and, transitively, what contains it)."""
 
 
 @cache
@@ -105,12 +107,13 @@ def _relationships_query(label: str, rel_types: tuple[str, ...], order_by: str |
     if order_by is not None and not any(order_by in r.model.model_fields for r in RELATIONS.values()):
         raise ValueError(f"no relationship has a property {order_by!r}")
     types = ":" + "|".join(rel_types) if rel_types else ""
-    # sort and cut before reading whole property maps, which ArcadeDB serialises slowly
+    # sort and cut before reading whole property maps
     order = f"ORDER BY r.{order_by} DESC " if order_by else ""
+    props = cypher.properties_of_any("r", tuple(RELATIONS[t].model for t in rel_types or RELATIONS))
     return (
         f"MATCH (n:{label} {{uid: $uid}})-[r{types}]-(m) WITH r, m {order}LIMIT $limit "
         f"RETURN r.uid AS uid, type(r) AS type, startNode(r).uid = $uid AS outgoing, {cypher._end('m')} AS other, "
-        "properties(r) AS props"
+        f"{props} AS props"
     )
 
 
@@ -119,7 +122,8 @@ def _containers_query(label: str) -> str:
     """The places a node is LOCATED_IN, transitively, nearest first."""
     return (
         f"MATCH p = (n:{label} {{uid: $uid}})-[:LOCATED_IN*1..{cypher.MAX_PATH_HOPS}]->(c) "
-        "RETURN c.uid AS uid, labels(c) AS labels, properties(c) AS props, length(p) AS hops ORDER BY hops"
+        f"RETURN c.uid AS uid, labels(c) AS labels, {cypher.properties_of_any('c', PLACES)} AS props, "
+        "length(p) AS hops ORDER BY hops"
     )
 
 
@@ -196,6 +200,8 @@ def typed(model: type[Record], props: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, value in props.items():
         kind = temporal.get(name)
+        if value is None:
+            continue  # stored properties are never null: a datetime the element lacks, read as text
         if kind is not None and isinstance(value, str):
             out[name] = datetime.fromisoformat(value) if kind == "datetime" else date.fromisoformat(value)
         else:
@@ -542,7 +548,7 @@ class GraphStore:
                     next(x for x in r["other"]["labels"] if x in NODE_TYPES),
                     r["other"]["caption"] or r["other"]["uid"],
                 ),
-                {k: _native(v) for k, v in r["props"].items()},
+                typed(RELATIONS[r["type"]].model, r["props"]),
             )
             for r in self._read(query, uid=uid, limit=limit)
         ]

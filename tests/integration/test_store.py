@@ -181,10 +181,14 @@ def test_dates_and_datetimes_read_back_as_python_values_on_every_path(graph: Gra
     assert props["birth_date"] == born.birth_date and isinstance(props["ingested_at"], datetime)
     assert props["ingested_at"].tzinfo is not None
     residents = graph.neighbours([H101], [Step("LIVES_IN", "in", "Person")])[H101]
-    assert sorted((p.uid, rel["since"], rel["until"]) for p, rel in residents) == [
+    assert sorted((p.uid, rel["since"], rel.get("until")) for p, rel in residents) == [
         (A, at(2019), None),
         (B, at(2015), at(2018)),
     ]
+    assert all("until" not in rel for p, rel in residents if p.uid == A)  # no stored property is null
+    stays = {r.other.uid: r.properties for r in graph.relationships(H101, ["LIVES_IN"])}
+    assert stays[B]["until"] == at(2018) and "until" not in stays[A]
+    assert {n.uid: n.ingested_at is not None for n in graph.containers(H101)} == {U1: True, B1: True, E1: True}
 
 
 def _event(name: str, *ends: str) -> tuple[o.Node, list[o.Link]]:
