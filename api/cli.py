@@ -28,6 +28,7 @@ from spatial.search import search as search_documents_by
 if TYPE_CHECKING:
     from analytics.simulate import Activity
     from graph.generator import Community
+    from ingest.projector import ProjectionStats, Projector
 
 app = typer.Typer(
     help="twinhood: a residential community as a living knowledge graph.",
@@ -505,20 +506,9 @@ def replay(
     since: Annotated[datetime, typer.Option(help="re-project ledger events that happened from then on")],
 ) -> None:
     """Rebuild the graph's events and alarms from the ledger and the alarm state (idempotent; announces nothing)."""
-    from ingest import AlarmEngine, IngestSettings, Projector
-    from ingest.devices import DeviceDirectory
-
     when = since if since.tzinfo else since.replace(tzinfo=UTC)
     with _services() as services:
-        alarms = AlarmEngine(services.engine, services.graph, DeviceDirectory(services.graph))
-        projector = Projector(
-            services.engine,
-            services.graph,
-            directory=alarms.directory,
-            alarms=alarms,
-            telemetry_nodes=IngestSettings().telemetry_nodes,
-        )
-        n = projector.replay(when)
+        n = _projector(services).replay(when)
     console.print(f"[cyan]•[/] re-projected {n:,} events since {when.isoformat()}, and the alarms active since")
 
 
@@ -734,7 +724,45 @@ def load_month(services: Services, community: Community, days: int) -> Activity:
         f"[cyan]•[/] {accepted:,} of {len(activity):,} events new in the ledger "
         f"({activity.start:%Y-%m-%d} to {activity.end:%Y-%m-%d}); {len(activity.truth)} planted cases"
     )
+    _project(services)
     return activity
+
+
+def _projector(services: Services) -> Projector:
+    """A projector with an alarm engine that publishes nothing (no MQTT: linkage and pushes are skipped)."""
+    from ingest import AlarmEngine, IngestSettings, Projector
+    from ingest.devices import DeviceDirectory
+
+    alarms = AlarmEngine(services.engine, services.graph, DeviceDirectory(services.graph))
+    return Projector(
+        services.engine,
+        services.graph,
+        directory=alarms.directory,
+        alarms=alarms,
+        telemetry_nodes=IngestSettings().telemetry_nodes,
+    )
+
+
+def _project(services: Services) -> None:
+    """Project what the ledger holds into the graph, as an ingest worker would (alarms raised, none pushed)."""
+    import threading
+
+    from ingest import ledger
+
+    with services.engine.connect() as conn:
+        queued = ledger.pending(conn)
+    projector = _projector(services)
+    opened = 0
+    with _progress() as progress:
+        task = progress.add_task("events into the graph", total=queued)
+
+        def report(stats: ProjectionStats) -> None:
+            nonlocal opened
+            opened += sum(c.change == "opened" for c in stats.changes)
+            progress.advance(task, stats.projected + stats.dead)
+
+        projector.run(threading.Event(), threading.Event(), report, drain=True)
+    console.print(f"[cyan]•[/] {queued:,} events projected into the graph; {opened:,} alarms opened")
 
 
 def run_detectors(services: Services, since: datetime, until: datetime) -> None:

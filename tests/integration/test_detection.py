@@ -115,6 +115,9 @@ def test_the_cli_loads_a_simulated_month_writes_its_truth_and_flags_it(
     assert planted and {"detector", "subject", "note"} <= set(planted[0])
     with spatial_engine.connect() as conn:
         assert ledger.count(conn) > 10_000
+        assert ledger.pending(conn) == 0  # the month is in the graph too, as a worker would have put it
+    counts = store.counts()
+    assert counts["Event"] > 1_000 and counts["RECORDED_BY"] == counts["Event"] and counts["PASSED_THROUGH"] > 100
     window = re.search(r"twinhood detect (--since \S+ --until \S+)", loaded.stdout)
     assert window, loaded.stdout
     found = run_cli(graph_database, spatial_engine, "detect", *window.group(1).split())
