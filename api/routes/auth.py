@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.security.dependencies import PrincipalDep, SecurityDep
@@ -23,6 +23,13 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 class Credentials(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+
+    @field_validator("username")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):  # PostgreSQL cannot even compare a NUL
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class TokenAnswer(BaseModel):
