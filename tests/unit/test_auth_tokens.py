@@ -23,6 +23,17 @@ def test_a_token_names_its_user_until_the_session_times_out() -> None:
         username_of(old.access_token, SETTINGS)
 
 
+def test_a_token_verified_once_still_expires_on_time() -> None:
+    # verified tokens are cached: the cache must not outlive the token
+    nearly_over = issue("ana", SETTINGS, now=datetime.now(UTC) - timedelta(minutes=30, seconds=-1.2))
+    token = nearly_over.access_token
+    assert username_of(token, SETTINGS) == "ana"
+    assert username_of(token, SETTINGS) == "ana"
+    time.sleep(int(nearly_over.expires_at.timestamp()) - time.time() + 0.05)  # the claim is in whole seconds
+    with pytest.raises(Unauthenticated, match="expired"):
+        username_of(token, SETTINGS)
+
+
 def test_a_token_signed_with_another_key_or_tampered_with_is_refused() -> None:
     other = SecuritySettings(jwt_secret="another key, also long enough for HS256 signing")
     with pytest.raises(Unauthenticated, match="invalid"):
@@ -41,6 +52,12 @@ def test_the_rate_limiter_allows_a_burst_then_the_rate() -> None:
     assert RateLimiter(per_minute=0, burst=1).allow("a") == 0.0  # 0: no limit
     time.sleep(0.05)
     assert limiter.allow("a") > 0
+
+
+def test_each_worker_process_limits_to_its_share_of_the_budget() -> None:
+    limiter = RateLimiter.of_worker(SecuritySettings(rate_limit_per_minute=120, rate_limit_burst=6, workers=3))
+    assert [limiter.allow("a") for _ in range(2)] == [0.0, 0.0]  # a third of the burst
+    assert 1.4 < limiter.allow("a") <= 1.5  # a third of the rate: 40 a minute
 
 
 def test_settings_refuse_the_development_secret_in_production_and_bad_networks() -> None:
