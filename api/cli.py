@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -841,15 +842,22 @@ def detect_evaluate(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="processes [default: TWINHOOD_WORKERS, else one per CPU]")
+    ] = None,
 ) -> None:
     """Serve the API: GraphQL (with GraphiQL), login, tiles, BIM scenes, ingestion, health and metrics."""
     import uvicorn
 
+    from api.security import SecuritySettings
+
+    workers = workers or SecuritySettings().workers
+    os.environ["TWINHOOD_WORKERS"] = str(workers)  # each worker process's rate limiter takes its share
     console.print(
-        f"[cyan]•[/] serving on http://{host}:{port}  (GraphQL: /graphql, login: POST /auth/login, "
-        "health: /healthz, tiles: /tiles/buildings.json)"
+        f"[cyan]•[/] serving on http://{host}:{port} from {workers} process{'es' if workers > 1 else ''}  "
+        "(GraphQL: /graphql, login: POST /auth/login, health: /healthz, tiles: /tiles/buildings.json)"
     )
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 @app.command()

@@ -20,10 +20,17 @@ from api.security.users import Principal, UserStore
 class RateLimiter:
     """A token bucket per client: `per_minute` requests a minute on average, `burst` at once."""
 
-    def __init__(self, per_minute: int, burst: int) -> None:
+    def __init__(self, per_minute: float, burst: int) -> None:
         self.rate, self.burst = per_minute / 60.0, float(burst)
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def of_worker(cls, settings: SecuritySettings) -> RateLimiter:
+        """Return one worker process's limiter: 1/workers of the budget, so a client spreading its
+        requests over every process still gets no more than the budget in all."""
+        workers = settings.workers
+        return cls(settings.rate_limit_per_minute / workers, max(1, settings.rate_limit_burst // workers))
 
     def allow(self, client: str) -> float:
         """Take a token for `client`; return 0 when allowed, else the seconds until one is free."""
@@ -53,7 +60,7 @@ class Security:
     def __post_init__(self) -> None:
         self.users = UserStore(self.engine, self.settings)
         self.audit = AuditLog(self.engine)
-        self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.settings.rate_limit_burst)
+        self.limiter = RateLimiter.of_worker(self.settings)
         self._blacklist = self.settings.blacklisted_networks()
 
     def login(self, username: str, password: str, client: str | None = None) -> Token:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal
 
@@ -32,6 +33,12 @@ class SecuritySettings(BaseSettings):
     session_minutes: float = Field(30, gt=0, le=24 * 60, description="session timeout: a token's lifetime")
     max_failed_logins: int = Field(5, ge=1, le=100, description="failed logins in a row that lock the account")
     lock_minutes: float = Field(15, gt=0, description="how long a locked account stays locked")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="processes `twinhood serve` runs; each keeps rate-limit buckets of 1/workers of the budget",
+    )
     rate_limit_per_minute: int = Field(1200, ge=0, description="requests per client IP a minute; 0: no limit")
     rate_limit_burst: int = Field(200, ge=1, description="requests a client may send at once above the rate")
     ip_blacklist: Annotated[list[str], NoDecode] = Field(

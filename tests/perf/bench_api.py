@@ -1,9 +1,9 @@
 """Benchmark of the GraphQL API with 50 concurrent clients, beside the same reads through the driver.
 
 A generated community is loaded into scratch databases (graph and PostGIS, dropped at the end);
-`uvicorn api.app:create_app` serves it from a process of its own (one worker, rate limit off),
-and a `police` account logs in. Three workloads, each run by the baseline and by the API,
-alternating, best of `--rounds`:
+`uvicorn api.app:create_app` serves it from processes of its own (one per CPU, as `twinhood
+serve`, unless `--workers`; rate limit off), and a `police` account logs in. Three workloads, each
+run by the baseline and by the API, alternating, best of `--rounds`:
 
 - (a) one entity by uid: a person with a few fields. Baseline: the store's `nodes_by_uid`
   statement through the bare driver.
@@ -11,18 +11,20 @@ alternating, best of `--rounds`:
   graph reads; the baseline runs the same three statements (building by uid, its houses through
   its units, the residents of all those houses) through the bare driver.
 - (c) a person's holistic profile: baseline, `analytics.profile.build_profile` called directly
-  in this process (the same graph and SQL reads without HTTP, GraphQL, auth and audit).
+  (the same graph and SQL reads without HTTP, GraphQL, auth and audit).
 
-Clients: the baseline's are 50 threads sharing the driver; the API's are 50 asyncio tasks over
-HTTP/1.1 keep-alive connections (aiohttp). Both run in this process on the same 2 cores as the
-server. Figures: requests/s and latency p50/p99 per side; target (issue 7) API overhead ≤ 1.5x
-the baseline on (a) and (b), judged on requests/s. Run with `scripts/bench api [--residents N]`.
-"""
+Clients: the baseline runs in as many processes as the API, each with its share of the 50
+threads and a driver of its own, so both sides have the same parallelism; the API's clients are
+50 asyncio tasks over HTTP/1.1 keep-alive connections (aiohttp) in this process. All run on the
+same 2 cores as the server. Figures: requests/s and latency p50/p99 per side; target (issue 7)
+API overhead ≤ 1.5x the baseline on (a) and (b), judged on requests/s. Run with `scripts/bench
+api [--residents N] [--workers N]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import socket
@@ -33,6 +35,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.pool import Pool
+from typing import Any
 
 import aiohttp
 import httpx
@@ -40,11 +44,13 @@ from sqlalchemy import Engine
 
 from analytics.profile import build_profile
 from api.anchoring import map_community, place
-from api.security import Security
+from api.security import Security, SecuritySettings
 from graph import GraphSettings, GraphStore, cypher
 from graph.generator import Community, generate
 from graph.masking import Viewer
 from graph.store import Step, _neighbours_query
+from spatial import SpatialSettings
+from spatial.db import make_engine
 from tests.perf.scratch import scratch_graph, scratch_postgis
 
 TARGET = 1.5
@@ -70,18 +76,76 @@ class Run:
         return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] * 1000
 
 
-def threaded(work: Callable[[str], object], keys: list[str], clients: int) -> Run:
-    """Run `work` on every key from `clients` threads; return the wall time and each call's latency."""
+@dataclass(frozen=True)
+class Target:
+    """Where the baseline's processes read: the scratch graph and PostGIS databases, as whom."""
+
+    graph: GraphSettings
+    database: str
+    postgis_url: str
+    viewer: Viewer
+
+
+class Baseline:
+    """The baseline's three workloads through the bare driver, in one process."""
+
+    def __init__(self, target: Target) -> None:
+        self.store = GraphStore.from_settings(target.graph, target.database)
+        self.engine = make_engine(SpatialSettings(database_url=target.postgis_url))
+        self.viewer = target.viewer
+
+    def a(self, uid: str) -> object:
+        return self.store.driver.execute_query(
+            cypher.nodes_by_uid("Person"), {"uids": [uid]}, database_=self.store.database
+        )
+
+    def b(self, uid: str) -> object:
+        driver, db = self.store.driver, self.store.database
+        driver.execute_query(cypher.nodes_by_uid("Building"), {"uids": [uid]}, database_=db)
+        houses, _, _ = driver.execute_query(
+            _neighbours_query("Building", HOUSES), {"uids": [uid], "limit": 100_000}, database_=db
+        )
+        house_uids = [r["props"]["uid"] for r in houses]
+        return driver.execute_query(
+            _neighbours_query("House", RESIDENTS), {"uids": house_uids, "limit": 100_000}, database_=db
+        )
+
+    def c(self, uid: str) -> object:
+        return build_profile(uid, self.viewer, self.store, self.engine)
+
+
+_baseline: Baseline | None = None
+_start: Any = None  # a barrier: every process starts its clock together
+
+
+def _open(target: Target, start: Any) -> None:
+    global _baseline, _start
+    _baseline, _start = Baseline(target), start
+
+
+def _share(workload: str, keys: list[str], clients: int) -> tuple[float, float, list[float]]:
+    """Run one process's share of a workload from `clients` threads; return its start, end and latencies."""
+    assert _baseline is not None
+    work: Callable[[str], object] = getattr(_baseline, workload)
 
     def timed(key: str) -> float:
         started = time.perf_counter()
         work(key)
         return time.perf_counter() - started
 
-    started = time.perf_counter()
+    _start.wait()
+    started = time.perf_counter()  # CLOCK_MONOTONIC: comparable between processes
     with ThreadPoolExecutor(clients) as pool:
         latencies = list(pool.map(timed, keys))
-    return Run(time.perf_counter() - started, latencies)
+    return started, time.perf_counter(), latencies
+
+
+def baseline(pool: Pool, processes: int, workload: str, keys: list[str], clients: int) -> Run:
+    """Run `workload` on every key from `processes` processes of `clients / processes` threads each."""
+    shares = pool.starmap(_share, [(workload, keys[i::processes], clients // processes) for i in range(processes)])
+    return Run(
+        max(end for _, end, _ in shares) - min(start for start, _, _ in shares), [t for *_, ts in shares for t in ts]
+    )
 
 
 def over_http(base: str, token: str, query: str, keys: list[str], clients: int) -> Run:
@@ -125,8 +189,8 @@ def load(community: Community, store: GraphStore, engine: Engine) -> None:
         map_community(conn, community, placement)
 
 
-def serve(store: GraphStore, engine: Engine) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the API in a process of its own on the scratch databases; return it and its base URL."""
+def serve(store: GraphStore, engine: Engine, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the API (`workers` processes) on the scratch databases; return it and its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -134,9 +198,10 @@ def serve(store: GraphStore, engine: Engine) -> tuple[subprocess.Popen[bytes], s
         "TWINHOOD_NEO4J_DATABASE": store.database,
         "TWINHOOD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "TWINHOOD_RATE_LIMIT_PER_MINUTE": "0",
+        "TWINHOOD_WORKERS": str(workers),
     }
     command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
-    options = ["--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "300"]
+    options = ["--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "300", "--workers", str(workers)]
     server = subprocess.Popen([*command, *options], env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -159,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000, help="requests per workload and side, for (a)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=SecuritySettings().workers, help="API processes, as `twinhood serve`"
+    )
     args = parser.parse_args(argv)
     settings = GraphSettings()
     community = generate(args.residents, args.seed)
@@ -173,62 +241,48 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"community: {args.residents:,} residents, {len(community.nodes):,} nodes, {len(buildings)} buildings; "
-        f"{args.clients} concurrent clients; server {settings.neo4j_uri}"
+        f"{args.clients} concurrent clients; API in {args.workers} processes; server {settings.neo4j_uri}"
     )
     with scratch_graph(settings) as store, scratch_postgis() as engine:
         load(community, store, engine)
         security = Security(engine)
         security.users.seed_roles()
         security.users.create_user("bench", PASSWORD, ["police"])
-        driver, db = store.driver, store.database
         viewer = Viewer("bench", frozenset(security.users.principal("bench").permissions))  # type: ignore[union-attr]
-
-        def entity(uid: str) -> object:
-            return driver.execute_query(cypher.nodes_by_uid("Person"), {"uids": [uid]}, database_=db)
-
-        def nested(uid: str) -> object:
-            driver.execute_query(cypher.nodes_by_uid("Building"), {"uids": [uid]}, database_=db)
-            houses, _, _ = driver.execute_query(
-                _neighbours_query("Building", HOUSES), {"uids": [uid], "limit": 100_000}, database_=db
-            )
-            house_uids = [r["props"]["uid"] for r in houses]
-            return driver.execute_query(
-                _neighbours_query("House", RESIDENTS), {"uids": house_uids, "limit": 100_000}, database_=db
-            )
-
-        def profile(uid: str) -> object:
-            return build_profile(uid, viewer, store, engine)
-
-        server, base = serve(store, engine)
+        target = Target(settings, store.database, engine.url.render_as_string(hide_password=False), viewer)
+        context = multiprocessing.get_context("spawn")
+        pool = context.Pool(args.workers, _open, (target, context.Barrier(args.workers)))
+        server, base = serve(store, engine, args.workers)
         try:
             token = httpx.post(f"{base}/auth/login", json={"username": "bench", "password": PASSWORD}).json()
             token = token["access_token"]
-            workloads: list[tuple[str, str, Callable[[str], object], str]] = [
-                ("a", "(a) entity by uid", entity, ENTITY),
-                ("b", "(b) building→houses→residents", nested, NESTED),
-                ("c", "(c) profile", profile, PROFILE),
+            workloads = [
+                ("a", "(a) entity by uid", ENTITY),
+                ("b", "(b) building→houses→residents", NESTED),
+                ("c", "(c) profile", PROFILE),
             ]
-            for key, _, work, query in workloads:  # warm both sides: JIT, pools, caches
-                threaded(work, keys[key][:100], args.clients)
+            for key, _, query in workloads:  # warm both sides: JIT, pools, caches
+                baseline(pool, args.workers, key, keys[key][:100], args.clients)
                 over_http(base, token, query, keys[key][:100], args.clients)
             best: dict[tuple[str, str], Run] = {}
             for _ in range(args.rounds):
-                for key, _, work, query in workloads:
+                for key, _, query in workloads:
                     runs = {
-                        "baseline": threaded(work, keys[key], args.clients),
+                        "baseline": baseline(pool, args.workers, key, keys[key], args.clients),
                         "api": over_http(base, token, query, keys[key], args.clients),
                     }
                     for side, run in runs.items():
                         if (key, side) not in best or run.rate > best[key, side].rate:
                             best[key, side] = run
         finally:
+            pool.terminate()
             server.terminate()
             server.wait(20)
             security.close()
 
     print(f"\n{'workload':<32}{'side':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     verdicts = []
-    for key, name, _, _ in workloads:
+    for key, name, _ in workloads:
         for side in ("baseline", "api"):
             run = best[key, side]
             print(f"{name:<32}{side:<10}{run.rate:>9,.0f}{run.pct(50):>9.1f}{run.pct(99):>9.1f}")
