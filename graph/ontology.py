@@ -16,7 +16,7 @@ import types
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Final, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -82,6 +82,10 @@ def _flatten(annotation: Any) -> tuple[Any, ...]:
     if get_origin(annotation) in (Union, types.UnionType):
         return tuple(a for arg in get_args(annotation) for a in _flatten(arg))
     return (annotation,)
+
+
+STORED: Final = {"stored": True}
+"""Validation context of properties read back from the store: checks costly to repeat are skipped."""
 
 
 class Node(Record):
@@ -232,8 +236,8 @@ class Person(Node):
     @field_validator("id_number")
     @classmethod
     def _resident_id_agrees(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or info.data.get("id_type") != "resident_id":
-            return value
+        if value is None or info.data.get("id_type") != "resident_id" or info.context == STORED:
+            return value  # read back from the store: checked when written (the checksum was a tenth of a read)
         code = check_id_number(value)
         sex, birth = info.data.get("sex"), info.data.get("birth_date")
         if sex and sex != id_number_sex(code):

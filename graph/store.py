@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import islice
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import neo4j
 from neo4j.exceptions import ConstraintError, ServiceUnavailable
@@ -21,7 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from graph import cypher
 from graph import uid as uids
 from graph.errors import GraphUnavailable, MissingEndpoints, UnknownEntity, ValidationError
-from graph.ontology import NODE_TYPES, RELATION_OF_MODEL, RELATIONS, Link, Node, Record
+from graph.ontology import NODE_TYPES, RELATION_OF_MODEL, RELATIONS, STORED, Link, Node, Record
 from graph.settings import GraphSettings
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,10 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+_PLAIN: Final = frozenset({str, int, float, bool})
+"""Types of stored values that are Python values already."""
+
+
 def _native(value: Any) -> Any:
     if isinstance(value, (CypherDateTime, CypherDate)):
         return value.to_native()
@@ -205,7 +209,7 @@ def typed(model: type[Record], props: dict[str, Any]) -> dict[str, Any]:
         if kind is not None and isinstance(value, str):
             out[name] = datetime.fromisoformat(value) if kind == "datetime" else date.fromisoformat(value)
         else:
-            out[name] = _native(value)
+            out[name] = value if type(value) in _PLAIN else _native(value)
     return out
 
 
@@ -254,8 +258,13 @@ def node_from_props(labels: Sequence[str], props: dict[str, Any]) -> Node:
     """Rebuild the typed node from its stored labels and properties."""
     label = next(lbl for lbl in labels if lbl in NODE_TYPES)
     model = NODE_TYPES[label]
-    known = {k: _native(v) for k, v in props.items() if k in model.model_fields}
-    return model.model_validate(known)
+    return model.model_validate(_known(model, props), context=STORED)
+
+
+def _known(model: type[Record], props: dict[str, Any]) -> dict[str, Any]:
+    """Return the stored properties `model` has, as Python values."""
+    fields = model.model_fields  # a computed property: once, not per key (it was a fifth of a read's time)
+    return {k: v if type(v) in _PLAIN else _native(v) for k, v in props.items() if k in fields}
 
 
 def validate(model: type[R], data: dict[str, Any]) -> R:
@@ -684,7 +693,7 @@ class GraphStore:
         return [
             model.model_validate(
                 {
-                    **{k: _native(v) for k, v in r["props"].items() if k in model.model_fields},
+                    **_known(model, r["props"]),
                     "start": r["start"],
                     "end": r["end"],
                 }

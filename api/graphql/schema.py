@@ -20,7 +20,6 @@ import strawberry
 from graphql import GraphQLError
 from shapely import Polygon
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -34,7 +33,7 @@ from strawberry.scalars import JSON
 from analytics.profile import build_profile
 from api.anchoring import search_documents
 from api.graphql import timeline
-from api.graphql.context import Context
+from api.graphql.context import Context, blocking
 from api.graphql.extensions import AuditOperation, PersistedQueries, TypedErrors
 from api.graphql.feeds import AlarmFeed, follow_events
 from api.graphql.nodes import TYPES, Entity, NodeView, view_of
@@ -58,11 +57,6 @@ from spatial.search import search as search_index
 
 T = TypeVar("T")
 MAX_LIST = 1000
-
-
-async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking store call in the threadpool."""
-    return await run_in_threadpool(fn, *args, **kwargs)
 
 
 def invalid(field: str, value: Any, reason: str) -> GraphQLError:
