@@ -8,7 +8,7 @@ twinhood's, so its errors have their own root, :class:`SpatialError`.
 
 from spatial.db import make_engine, migrate
 from spatial.errors import AmbiguousLayer, EmptySource, SpatialError, UnknownCRS, UnknownLayer, UnreadableSource
-from spatial.features import Feature, write_features
+from spatial.features import Feature, remove_features, write_features
 from spatial.importers import ImportSummary, LayerCounts, Rejection, import_gis
 from spatial.schema import LAYERS, Layer
 from spatial.settings import SpatialSettings
@@ -36,6 +36,7 @@ __all__ = [
     "import_gis",
     "make_engine",
     "migrate",
+    "remove_features",
     "tile",
     "tilejson",
     "write_features",

@@ -9,10 +9,10 @@ from typing import Any
 from geoalchemy2.shape import from_shape
 from shapely import LineString, MultiLineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.postgresql import insert
 
-from spatial.schema import LAYERS, SRID
+from spatial.schema import LAYERS, SRID, trajectories
 
 
 @dataclass
@@ -79,3 +79,10 @@ def _upsert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int
     )
     conn.execute(statement, full)
     return len(full)
+
+
+def remove_features(conn: Connection, uid: str) -> int:
+    """Delete what the map shows of an entity: its rows in every layer and the trajectories of it; return how many."""
+    tables = [layer.table for layer in LAYERS.values()]
+    removed = sum(conn.execute(delete(table).where(table.c.uid == uid)).rowcount for table in tables)
+    return removed + conn.execute(delete(trajectories).where(trajectories.c.subject_uid == uid)).rowcount

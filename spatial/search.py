@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.dialects.postgresql import insert
 
 from spatial.schema import search_documents
@@ -69,6 +69,14 @@ def index_documents(conn: Connection, documents: Iterable[Document], batch: int 
             written += _upsert(conn, rows)
             rows = []
     return written + (_upsert(conn, rows) if rows else 0)
+
+
+def remove_documents(conn: Connection, uids: Iterable[str]) -> int:
+    """Delete the search documents of these uids (deleted entities, or ones left without a name); return how many."""
+    wanted = list(uids)
+    if not wanted:
+        return 0
+    return conn.execute(delete(search_documents).where(search_documents.c.uid.in_(wanted))).rowcount
 
 
 def _upsert(conn: Connection, rows: list[dict[str, str]]) -> int:

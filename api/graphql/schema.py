@@ -52,7 +52,8 @@ from ingest.alarms import TRANSITIONS, AlarmChange, AlarmEngine, AlarmRecord, Il
 from ingest.devices import DeviceDirectory
 from ingest.ledger import LedgerRow
 from spatial import queries as spatial_queries
-from spatial.search import index_documents
+from spatial import remove_features
+from spatial.search import index_documents, remove_documents
 from spatial.search import search as search_index
 
 T = TypeVar("T")
@@ -909,8 +910,23 @@ def _writable(label: str) -> type[Node]:
 
 
 def _index(ctx: Context, nodes: list[Node]) -> None:
+    documents = list(search_documents(nodes))
     with ctx.services.engine.begin() as conn:
-        index_documents(conn, search_documents(nodes))
+        index_documents(conn, documents)
+        remove_documents(conn, {n.uid for n in nodes} - {d.uid for d in documents})  # left without a name
+
+
+def _delete(ctx: Context, uid: str) -> bool:
+    """Delete an entity from the graph, then its map features and search document; return whether the graph had it.
+
+    PostGIS is cleaned even when the graph had no such node, so deleting again repairs a delete
+    that failed half way.
+    """
+    gone = ctx.services.graph.delete(uid)
+    with ctx.services.engine.begin() as conn:
+        remove_features(conn, uid)
+        remove_documents(conn, [uid])
+    return gone
 
 
 @strawberry.type
@@ -962,7 +978,7 @@ class Mutation:
         ctx.require(perm.WRITE_GRAPH)
         try:
             _writable(uids.label_of(str(uid)))
-            gone = await blocking(ctx.services.graph.delete, str(uid))
+            gone = await blocking(_delete, ctx, str(uid))
         except ValueError as exc:
             return _problem(exc if isinstance(exc, ValidationError) else ValidationError("uid", uid, str(exc)))
         ctx.note(str(uid))

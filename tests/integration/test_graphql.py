@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.anchoring import map_community, place
@@ -22,7 +22,7 @@ from api.app import create_app
 from api.bootstrap import Services
 from api.security.tokens import issue
 from api.stack import libpq_url
-from graph import Flags, GraphSettings, GraphStore, Person, RiskFlag, uid
+from graph import Device, Flags, GraphSettings, GraphStore, Person, RiskFlag, uid
 from graph.admin import create_database, drop_database
 from graph.generator import Community, generate
 from graph.masking import mask_value
@@ -402,6 +402,29 @@ def test_create_update_delete_with_problems_naming_the_field(world: World) -> No
     assert gone["data"]["deleteEntity"] == {"__typename": "Deleted", "uid": "person:NEW1"}
     missing = world.gql("admin", 'mutation { deleteEntity(uid: "person:NEW1") { __typename } }')
     assert missing["data"]["deleteEntity"]["__typename"] == "NotFound"
+
+
+SEARCH = 'query($q: String!) { search(query: $q, mode: EXACT, labels: ["Person", "Device"]) { uid } }'
+
+
+def test_search_and_the_map_follow_renames_and_deletes(world: World) -> None:
+    def found(name: str) -> list[str]:
+        return [hit["uid"] for hit in world.gql("admin", SEARCH, {"q": name})["data"]["search"]]
+
+    world.gql("admin", CREATE, {"uid": "person:SRCH1", "p": {"name": "钱八"}})
+    assert "person:SRCH1" in found("钱八")
+    world.gql("admin", 'mutation { updateEntity(uid: "person:SRCH1", properties: {name: "孙九"}) { __typename } }')
+    assert "person:SRCH1" in found("孙九") and "person:SRCH1" not in found("钱八")
+    device: Device = world.nodes("Device")[-1]
+    assert device.uid in found(device.code)
+    with world.services.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM devices WHERE uid = :u"), {"u": device.uid}).scalar() == 1
+    for gone in ("person:SRCH1", device.uid):
+        deleted = world.gql("admin", "mutation($u: ID!) { deleteEntity(uid: $u) { __typename } }", {"u": gone})
+        assert deleted["data"]["deleteEntity"]["__typename"] == "Deleted"
+    assert "person:SRCH1" not in found("孙九") and device.uid not in found(device.code)
+    with world.services.engine.connect() as conn:  # nor on the map: a deleted device is not drawn
+        assert conn.execute(text("SELECT count(*) FROM devices WHERE uid = :u"), {"u": device.uid}).scalar() == 0
 
 
 def test_an_analyst_may_not_write(world: World) -> None:
