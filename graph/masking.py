@@ -3,7 +3,8 @@
 One policy for everything that shows a node or an event to someone (the API, profiles, exports,
 tiles): a :class:`Viewer` carries permissions; a field is *sensitive* when its name says it holds
 an ID number (``id_number``), a phone number (``phone``, ``owner_phone``, … any name ending in
-``phone``) or a face image (``face_photo``, and a face capture's ``image``). The table of sensitive
+``phone``) or a face image (``face_photo``; a vehicle's ``photo``, which shows its driver through
+the windscreen or on the saddle; and a face capture's ``image``). The table of sensitive
 fields per node label, :data:`SENSITIVE_FIELDS`, is derived from the ontology, so a label that gains
 such a field is masked without touching this module. Each kind of field is unlocked by one
 permission (:data:`PERMISSION_OF_KIND`)::
@@ -69,7 +70,7 @@ def sensitive_kind(field_name: str) -> SensitiveKind | None:
         return "id_number"
     if field_name.endswith("phone"):
         return "phone"
-    if field_name == "face_photo":
+    if field_name in ("face_photo", "photo"):  # a vehicle's photo shows whoever drives it
         return "face_photo"
     return None
 

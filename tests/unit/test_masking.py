@@ -29,7 +29,8 @@ def test_sensitive_fields_are_derived_from_the_ontology() -> None:
     assert SENSITIVE_FIELDS["Organisation"] == {"phone": "phone"}
     assert SENSITIVE_FIELDS["WatchEntry"] == {"id_number": "id_number"}
     assert SENSITIVE_FIELDS["DefenceMember"] == {"id_number": "id_number", "phone": "phone"}
-    assert SENSITIVE_FIELDS["Vehicle"] == {"owner_phone": "phone"}
+    assert SENSITIVE_FIELDS["Vehicle"] == {"owner_phone": "phone", "photo": "face_photo"}
+    assert SENSITIVE_FIELDS["NonMotorVehicle"] == {"photo": "face_photo"}
     assert "House" not in SENSITIVE_FIELDS
 
 
