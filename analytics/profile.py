@@ -34,7 +34,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
-from graph import GraphStore, Node, Relationship
+from graph import GraphStore, Node, Person, Relationship
 from graph import uid as uids
 from graph.errors import ValidationError
 from graph.masking import Viewer, mask_payload, mask_properties, masked_fields
@@ -186,6 +186,8 @@ class Profile(BaseModel):
 _PLATE: Final = "upper(replace(replace(payload->>'plate', ' ', ''), '·', ''))"
 _KEYS: Final = {
     "person": "payload->>'person'",
+    "face": "payload->>'face_id'",
+    "card": "payload->>'card'",
     "plate": _PLATE,
     "house": "payload->>'house'",
     "device": "device",
@@ -323,10 +325,15 @@ def _stays(uid: str, label: str, store: GraphStore, rels: list[Relationship]) ->
     return sorted(stays, key=lambda s: (s.since is None, s.since or datetime.min))
 
 
+_KNOWN_BY_KEY: Final = {"face": "face", "card": "card", "ref": "person"}
+
+
 def _keys(uid: str, node: Node, rels: list[Relationship]) -> list[tuple[str, str]]:
     """The ledger keys that name the subject: its person refs, its plate, or its house and devices."""
-    if node.label == "Person":
-        return [("person", uid), ("person", uid.removeprefix("person:"))]
+    if isinstance(node, Person):
+        # a stranger's events name what sensors know them by (Person.known_by), never their uid
+        known = [(_KNOWN_BY_KEY[kind], value) for kind, _, value in (k.partition(":") for k in node.known_by)]
+        return [("person", uid), ("person", uid.removeprefix("person:")), *known]
     if node.label == "Vehicle":
         return [("plate", str(getattr(node, "plate", "")))]
     devices = [r.other.uid.removeprefix("device:") for r in rels if r.type == "INSTALLED_IN" and not r.outgoing]

@@ -232,6 +232,10 @@ class Person(Node):
     key_category: KeyPersonCategory | None = None
     tags: list[str] = Field(default_factory=list)
     unregistered: bool = Field(default=False, description="known only from sensor events (a stranger's face)")
+    known_by: list[Annotated[str, Field(pattern=r"^(face|card|ref):.+$")]] = Field(
+        default_factory=list,
+        description="what sensors know an unregistered person by: face:<camera face id>, card:<card>, ref:<reference>",
+    )
 
     @field_validator("id_number")
     @classmethod

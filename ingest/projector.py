@@ -92,6 +92,10 @@ class ProjectionStats:
     changes: list[AlarmChange] = field(default_factory=list)
 
 
+KNOWN_BY: Final = {"person": "ref", "face": "face", "card": "card"}
+"""The `Person.known_by` prefix of each kind of identifier an unregistered person is known by."""
+
+
 def opaque_person(kind: str, value: str) -> str:
     """Return the uid of an unregistered person known only by a face id, card or unknown reference."""
     return uids.unregistered_person(kind, value)
@@ -428,16 +432,24 @@ class Projector:
             candidate = _person_ref(ref)
             if candidate and candidate in exists:
                 return candidate
-            opaque = opaque_person("person", ref)
+            kind, value = "person", ref
         elif isinstance(event, FaceCapture) and event.face_id:
-            opaque = opaque_person("face", event.face_id)
+            kind, value = "face", event.face_id
         elif isinstance(event, AccessOpen) and event.card:
-            opaque = opaque_person("card", event.card)
+            kind, value = "card", event.card
         else:
             return None
+        opaque = opaque_person(kind, value)
         if opaque not in exists:
             new.setdefault(
-                opaque, Person(uid=opaque, source=f"ingest:{event.kind}", name=UNREGISTERED_NAME, unregistered=True)
+                opaque,
+                Person(
+                    uid=opaque,
+                    source=f"ingest:{event.kind}",
+                    name=UNREGISTERED_NAME,
+                    unregistered=True,
+                    known_by=[f"{KNOWN_BY[kind]}:{value}"],  # so the profile finds their events in the ledger
+                ),
             )
         return opaque
 

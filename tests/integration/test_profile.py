@@ -37,6 +37,7 @@ from graph.generator import Community, generate
 from graph.masking import ANONYMOUS, SEE_ID_NUMBER, SYSTEM, Viewer, mask_value
 from ingest.events import parse_event
 from ingest.intake import accept
+from ingest.projector import Projector
 
 SOURCE = "test:profile"
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -288,6 +289,31 @@ def test_vehicle_profile_finds_its_plate_however_it_was_written(
     assert [pt.device for pt in v.trajectory] == [planted.plate_camera.code] * 2
     assert ("OWNS", "in", planted.person.uid) in {(r.type, r.direction, r.uid) for r in v.relationships}
     assert v.bim == [] and v.residence_history == []
+
+
+def test_a_stranger_known_by_face_card_or_an_unknown_reference_has_a_timeline(
+    planted: Planted, store: GraphStore, spatial_engine: Engine
+) -> None:
+    face, door = planted.face_camera, planted.face_camera
+    put(
+        spatial_engine,
+        [
+            _event("face_capture", "s0", face, 60, face_id="f-7781", image="snap/s0.jpg"),
+            _event("face_capture", "s1", face, 70, face_id="f-7781"),
+            _event("access_open", "s2", door, 80, method="card", card="C-0099"),
+            _event("access_open", "s3", door, 90, method="app", person="X-404"),  # a person no one registered
+        ],
+    )
+    Projector(spatial_engine, store).drain()
+    strangers = {
+        uids.unregistered_person("face", "f-7781"): ["s1", "s0"],
+        uids.unregistered_person("card", "C-0099"): ["s2"],
+        uids.unregistered_person("person", "X-404"): ["s3"],
+    }
+    for stranger, events in strangers.items():
+        p = build_profile(stranger, SYSTEM, store, spatial_engine)
+        assert p.attributes["unregistered"] is True
+        assert [e.id for e in p.timeline.events] == events, stranger
 
 
 def test_unknown_and_unprofiled_uids_are_refused(planted: Planted, store: GraphStore, spatial_engine: Engine) -> None:
