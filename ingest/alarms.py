@@ -432,6 +432,47 @@ _UPSERT: Final = text(
 )
 
 
+_FIND: Final = (
+    f"SELECT {_COLUMNS} FROM alarm_state WHERE (NOT :live OR (cleared_at IS NULL AND status <> 'closed')) "
+    "AND (CAST(:kinds AS text[]) IS NULL OR kind = ANY(:kinds)) "
+    "AND (CAST(:statuses AS text[]) IS NULL OR status = ANY(:statuses)) "
+    "AND (CAST(:sev AS int) IS NULL OR severity <= :sev) "
+    "AND (CAST(:entity AS text) IS NULL OR entity = :entity OR device = :entity) "
+    "AND (CAST(:since AS timestamptz) IS NULL OR opened_at >= :since) "
+    "AND (CAST(:until AS timestamptz) IS NULL OR opened_at < :until) "
+    "ORDER BY opened_at DESC, uid LIMIT :limit"
+)
+
+
+def find_alarms(
+    engine: Engine,
+    *,
+    live_only: bool = False,
+    kinds: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    max_severity: int | None = None,
+    entity: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[AlarmRecord]:
+    """Return alarms matching every filter given, newest first: live ones only (not cleared nor closed),
+    of these kinds or statuses, this severe or worse (1 is the worst), on an entity or from a
+    device, opened in [since, until)."""
+    params = {
+        "live": live_only,
+        "kinds": list(kinds) if kinds else None,
+        "statuses": list(statuses) if statuses else None,
+        "sev": max_severity,
+        "entity": entity,
+        "since": since,
+        "until": until,
+        "limit": limit,
+    }
+    with engine.connect() as conn:
+        return [_record(r) for r in conn.execute(text(_FIND), params).all()]
+
+
 def _record(row: Any) -> AlarmRecord:
     data = dict(row._mapping)
     data["cameras"] = tuple(data["cameras"] or ())
@@ -587,16 +628,7 @@ class AlarmEngine:
 
     def alarms(self, *, live_only: bool = False, kind: str | None = None, limit: int = 100) -> list[AlarmRecord]:
         """Return alarms, newest first (only live ones, or of one kind, if asked)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    f"SELECT {_COLUMNS} FROM alarm_state "
-                    "WHERE (NOT :live OR (cleared_at IS NULL AND status <> 'closed')) "
-                    "AND (CAST(:kind AS text) IS NULL OR kind = :kind) ORDER BY opened_at DESC, uid LIMIT :limit"
-                ),
-                {"live": live_only, "kind": kind, "limit": limit},
-            ).all()
-        return [_record(r) for r in rows]
+        return find_alarms(self.engine, live_only=live_only, kinds=[kind] if kind else None, limit=limit)
 
     def _mirror(
         self, records: Sequence[AlarmRecord], linked: Sequence[AlarmRecord], *, only_present_evidence: bool = False

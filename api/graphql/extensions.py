@@ -7,6 +7,8 @@
 - :class:`AuditOperation` writes one audit entry per operation: the caller, `graphql <type>
   <name or root fields>`, the uids it returned, whether a person's data was among them, and the
   outcome (ok, denied, invalid, failed).
+- :class:`NoNulText` refuses text holding a NUL character (PostgreSQL can neither store nor
+  compare one) as VALIDATION naming the argument or `$variable`, before any resolver runs.
 - :class:`PersistedQueries` follows Apollo's automatic persisted queries: a request may send
   `extensions.persistedQuery.sha256Hash` with the query (it is then remembered) or instead of
   it; an unknown hash answers PERSISTED_QUERY_NOT_FOUND so the client sends the text once.
@@ -21,8 +23,18 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final
 
+from graphql import (
+    ArgumentNode,
+    GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    StringValueNode,
+    ValueNode,
+    Visitor,
+    visit,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
@@ -193,4 +205,52 @@ class PersistedQueries(SchemaExtension):
                         "PersistedQueryNotFound", extensions={"code": "PERSISTED_QUERY_NOT_FOUND", "hash": digest}
                     )
                 ctx.query = known
+        yield
+
+
+def _nul_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
+def _nul_in_literal(node: ValueNode) -> bool:
+    if isinstance(node, StringValueNode):
+        return "\x00" in node.value
+    if isinstance(node, ListValueNode):
+        return any(_nul_in_literal(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_nul_in_literal(f.value) for f in node.fields)
+    return False
+
+
+class _NulArguments(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        if _nul_in_literal(node.value):
+            self.found.append(node.name.value)
+
+
+class NoNulText(SchemaExtension):
+    """Refuse text holding a NUL character, in an argument or a variable, naming where it is."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        bad = [f"${name}" for name, value in (ctx.variables or {}).items() if _nul_in(value)]
+        if not bad and ctx.graphql_document is not None:
+            finder = _NulArguments()
+            visit(ctx.graphql_document, finder)
+            bad = finder.found
+        if bad:
+            raise GraphQLError(
+                f"{bad[0]}: text must not contain NUL characters",
+                extensions={"code": "VALIDATION", "field": bad[0], "reason": "text must not contain NUL characters"},
+            )
         yield

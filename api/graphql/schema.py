@@ -34,7 +34,7 @@ from analytics.profile import build_profile
 from api.anchoring import search_documents
 from api.graphql import timeline
 from api.graphql.context import Context, blocking
-from api.graphql.extensions import AuditOperation, PersistedQueries, TypedErrors
+from api.graphql.extensions import AuditOperation, NoNulText, PersistedQueries, TypedErrors
 from api.graphql.feeds import AlarmFeed, follow_events
 from api.graphql.nodes import TYPES, Entity, NodeView, view_of
 from api.security import permissions as perm
@@ -48,7 +48,7 @@ from graph.masking import mask_payload
 from graph.ontology import NODE_TYPES, RELATIONS, Node, WatchEntry, Watches
 from graph.store import Subgraph as StoreSubgraph
 from graph.store import validate
-from ingest.alarms import TRANSITIONS, AlarmChange, AlarmEngine, AlarmRecord, IllegalTransition
+from ingest.alarms import TRANSITIONS, AlarmChange, AlarmEngine, AlarmRecord, IllegalTransition, find_alarms
 from ingest.devices import DeviceDirectory
 from ingest.ledger import LedgerRow
 from spatial import queries as spatial_queries
@@ -631,8 +631,8 @@ class Query:
         ctx.require(perm.READ_ALARMS)
         _limit(first, "first")
         records = await blocking(
-            _alarm_rows,
-            ctx,
+            find_alarms,
+            ctx.services.engine,
             live_only=live_only,
             kinds=kinds,
             statuses=statuses,
@@ -640,7 +640,7 @@ class Query:
             entity=str(entity) if entity else None,
             since=since,
             until=until,
-            first=first,
+            limit=first,
         )
         return [_alarm(r, ctx) for r in records]
 
@@ -858,44 +858,6 @@ def _grid_polygon(ctx: Context, grid: str) -> Polygon | None:
     shape = wkt.loads(found)
     hull = shape if isinstance(shape, Polygon) else shape.convex_hull  # a multipolygon grid: its hull
     return hull if isinstance(hull, Polygon) else None
-
-
-def _alarm_rows(
-    ctx: Context,
-    *,
-    live_only: bool,
-    kinds: list[str] | None,
-    statuses: list[str] | None,
-    max_severity: int | None,
-    entity: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    first: int,
-) -> list[AlarmRecord]:
-    from ingest.alarms import _COLUMNS, _record
-
-    sql = (
-        f"SELECT {_COLUMNS} FROM alarm_state WHERE (NOT :live OR (cleared_at IS NULL AND status <> 'closed')) "
-        "AND (CAST(:kinds AS text[]) IS NULL OR kind = ANY(:kinds)) "
-        "AND (CAST(:statuses AS text[]) IS NULL OR status = ANY(:statuses)) "
-        "AND (CAST(:sev AS int) IS NULL OR severity <= :sev) "
-        "AND (CAST(:entity AS text) IS NULL OR entity = :entity OR device = :entity) "
-        "AND (CAST(:since AS timestamptz) IS NULL OR opened_at >= :since) "
-        "AND (CAST(:until AS timestamptz) IS NULL OR opened_at < :until) "
-        "ORDER BY opened_at DESC, uid LIMIT :first"
-    )
-    params = {
-        "live": live_only,
-        "kinds": kinds,
-        "statuses": statuses,
-        "sev": max_severity,
-        "entity": entity,
-        "since": since,
-        "until": until,
-        "first": first,
-    }
-    with ctx.services.engine.connect() as conn:
-        return [_record(r) for r in conn.execute(text(sql), params).all()]
 
 
 # --- mutations ---------------------------------------------------------------------------------
@@ -1243,6 +1205,7 @@ def make_schema(settings: SecuritySettings | None = None) -> strawberry.Schema:
             lambda: AddValidationRules(limits),
             lambda: ValidationCache(maxsize=1024),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            NoNulText,
             AuditOperation,
             TypedErrors,
         ],

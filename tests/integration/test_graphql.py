@@ -240,6 +240,17 @@ def test_search_finds_a_person_by_name_and_resolves_the_entity_masked(world: Wor
     assert hit["entity"]["phone"] == (mask_value("phone", person.phone) if person.phone else None)
 
 
+def test_text_with_a_nul_character_is_refused_naming_the_argument(world: World) -> None:
+    # found by the GraphQL fuzzer: PostgreSQL cannot store or compare a NUL, and search answered INTERNAL
+    literal = world.gql("admin", 'query { search(query: "a\\u0000b") { uid } }')
+    assert codes(literal) == ["VALIDATION"] and literal["errors"][0]["extensions"]["field"] == "query"
+    update = 'mutation { updateEntity(uid: "person:X", properties: {name: "\\u0000"}) { __typename } }'
+    nested = world.gql("admin", update)
+    assert codes(nested) == ["VALIDATION"] and nested["errors"][0]["extensions"]["field"] == "properties"
+    variable = world.gql("admin", "query($q: String!) { search(query: $q) { uid } }", {"q": "a\x00b"})
+    assert codes(variable) == ["VALIDATION"] and variable["errors"][0]["extensions"]["field"] == "$q"
+
+
 def test_neighbourhood_and_shortest_path_are_subgraphs(world: World) -> None:
     house = next(link.end for link in world.community.links if link.type == "LIVES_IN")
     body = world.gql(
