@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -505,21 +505,49 @@ def _decode(raw: bytes | str) -> Any:
         raise _reject("payload", raw, "is nested too deeply") from None
 
 
+_NUL_ESCAPED: Final = "\\u0000"
+"""How JSON text writes a NUL character: what to look for before walking an event for one."""
+
+
+def _escapes_nul(raw: bytes | str) -> bool:
+    return _NUL_ESCAPED.encode() in raw if isinstance(raw, bytes) else _NUL_ESCAPED in raw
+
+
+def _nul_field(data: Any, path: str = "") -> str | None:
+    """Return the dotted path of the first key or text holding a NUL character (escaped), or None."""
+    if isinstance(data, str):
+        return path if "\x00" in data else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        here = f"{path}.{key}" if path else str(key)
+        if "\x00" in here:
+            return here.replace("\x00", _NUL_ESCAPED)
+        if (found := _nul_field(value, here)) is not None:
+            return found
+    return None
+
+
 def parse_event(raw: dict[str, Any] | bytes | str, *, small: bool = False) -> Event:
     """Return the event `raw` describes, or raise ValidationError naming the field and the reason.
 
-    `small` says a dict came from JSON text no larger than MAX_EVENT_BYTES, so its size is not measured again.
+    `small` says a dict came from JSON text no larger than MAX_EVENT_BYTES and without an escaped
+    NUL character, so neither is looked for again. Text holding a NUL is refused: PostgreSQL can
+    store it neither in the ledger nor in a dead letter's columns.
     """
     data = _decode(raw) if isinstance(raw, (bytes, str)) else raw
     if not isinstance(data, dict):
         raise _reject("payload", type(data).__name__, "must be a JSON object")
+    suspect = isinstance(raw, (bytes, str)) and _escapes_nul(raw)
     if not small and not isinstance(raw, (bytes, str)):
         try:
-            size = len(json.dumps(data, ensure_ascii=False, default=str))
+            text = json.dumps(data, ensure_ascii=False, default=str)
         except (TypeError, ValueError, RecursionError) as exc:
             raise _reject("payload", "…", f"cannot be encoded as JSON: {exc}") from None
-        if size > MAX_EVENT_BYTES:
-            raise _reject("payload", f"{size} bytes", f"is larger than {MAX_EVENT_BYTES} bytes")
+        if len(text) > MAX_EVENT_BYTES:
+            raise _reject("payload", f"{len(text)} bytes", f"is larger than {MAX_EVENT_BYTES} bytes")
+        suspect = _NUL_ESCAPED in text
+    if suspect and (where := _nul_field(data)) is not None:
+        raise _reject(where, None, "must not contain NUL characters")
     kind = data.get("kind")
     if not isinstance(kind, str) or not kind:
         raise _reject("kind", kind, "is missing" if kind is None else "must be a non-empty string")
@@ -561,7 +589,7 @@ def parse_message(raw: bytes | str, *, device: str | None = None) -> Iterator[tu
     except RecursionError:
         yield raw, _reject("payload", raw, "is nested too deeply")
         return
-    small = len(raw) <= MAX_EVENT_BYTES  # then so is every event in it
+    small = len(raw) <= MAX_EVENT_BYTES and not _escapes_nul(raw)  # then so is every event, and none holds a NUL
     for item in data if isinstance(data, list) else [data]:
         if device and isinstance(item, dict) and "device" not in item:
             item["device"] = device

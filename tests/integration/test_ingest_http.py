@@ -42,6 +42,19 @@ def test_a_json_array_gets_a_result_per_event(client: TestClient, spatial_engine
         assert ledger.count(conn) == 2 and deadletters.count(conn) == 1
 
 
+def test_an_event_holding_a_nul_is_a_dead_letter_not_a_failed_request(
+    client: TestClient, spatial_engine: Engine
+) -> None:
+    bad = {**smoke("alarm", 1), "device": "dev\x00ice"}
+    answer = client.post("/ingest/events", json=[bad, smoke("alarm", 2)])
+    assert answer.status_code == 200  # it was 500: PostgreSQL refused the whole batch
+    assert [r["status"] for r in answer.json()["results"]] == ["rejected", "accepted"]
+    assert answer.json()["results"][0]["field"] == "device"
+    with spatial_engine.connect() as conn:
+        (letter,) = deadletters.list_dead_letters(conn)
+        assert ledger.count(conn) == 1 and letter.field == "device" and "dev\\u0000ice" in letter.text
+
+
 def test_ndjson_lines_are_events_and_a_bad_line_is_rejected(client: TestClient) -> None:
     lines = "\n".join([json.dumps(smoke("alarm", 1)), "{broken", "", json.dumps(smoke("alarm", 2))])
     answer = client.post("/ingest/events", content=lines, headers={"content-type": "application/x-ndjson"})

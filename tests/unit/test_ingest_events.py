@@ -102,6 +102,22 @@ def test_parse_message_splits_arrays_and_keeps_bad_items() -> None:
     assert isinstance(results[2], ValidationError) and results[2].field == "payload"
 
 
+def test_text_holding_a_nul_character_is_refused_naming_where_from_every_source() -> None:
+    # PostgreSQL stores a NUL neither in the ledger's JSON nor in text: one such event failed a whole batch
+    device, nested = smoke(device="E01\x00B01"), smoke(labels=["ok", "a\x00b"])
+    for raw, field in ((device, "device"), (nested, "labels.1"), ({**smoke(), "k\x00": 1}, "k\\u0000")):
+        for form in (raw, json.dumps(raw), json.dumps(raw).encode()):
+            with pytest.raises(ValidationError) as caught:
+                parse_event(form)  # type: ignore[arg-type]
+            assert (caught.value.field, caught.value.reason) == (field, "must not contain NUL characters")
+    results = [r for _, r in parse_message(json.dumps([smoke(), device]).encode())]
+    assert isinstance(results[0], Event)
+    assert isinstance(results[1], ValidationError) and results[1].field == "device"
+    with pytest.raises(ValidationError) as caught:  # an escaped backslash before u0000 is no NUL
+        parse_event(json.dumps(smoke(note="\\u0000 is how JSON writes a NUL")))
+    assert caught.value.field == "note" and "Extra inputs" in caught.value.reason
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
