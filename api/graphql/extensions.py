@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from graphql import (
     ArgumentNode,
+    DocumentNode,
     GraphQLError,
     ListValueNode,
     ObjectValueNode,
@@ -238,16 +239,29 @@ class _NulArguments(Visitor):
             self.found.append(node.name.value)
 
 
+_NUL_ARGUMENTS: dict[str, list[str]] = {}
+
+
+def _nul_arguments(query: str, document: DocumentNode) -> list[str]:
+    """The arguments whose literal text holds a NUL: looked for once per query text, as it is parsed once."""
+    found = _NUL_ARGUMENTS.get(query)
+    if found is None:
+        finder = _NulArguments()
+        visit(document, finder)
+        if len(_NUL_ARGUMENTS) >= 1024:
+            _NUL_ARGUMENTS.clear()
+        found = _NUL_ARGUMENTS[query] = finder.found
+    return found
+
+
 class NoNulText(SchemaExtension):
     """Refuse text holding a NUL character, in an argument or a variable, naming where it is."""
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         bad = [f"${name}" for name, value in (ctx.variables or {}).items() if _nul_in(value)]
-        if not bad and ctx.graphql_document is not None:
-            finder = _NulArguments()
-            visit(ctx.graphql_document, finder)
-            bad = finder.found
+        if not bad and ctx.graphql_document is not None and ctx.query:
+            bad = _nul_arguments(ctx.query, ctx.graphql_document)
         if bad:
             raise GraphQLError(
                 f"{bad[0]}: text must not contain NUL characters",
