@@ -843,7 +843,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[
-        int | None, typer.Option(min=1, max=64, help="processes [default: TWINHOOD_WORKERS, else one per CPU]")
+        int | None, typer.Option(min=1, max=64, help="processes [default: TWINHOOD_WORKERS, else one per CPU, up to 8]")
     ] = None,
 ) -> None:
     """Serve the API: GraphQL (with GraphiQL), login, tiles, BIM scenes, ingestion, health and metrics."""

@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEV_JWT_SECRET = "twinhood-dev-jwt-secret-change-me-in-production"
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _split(value: object) -> object:
     """Read a comma-separated environment value as a list (a JSON list is read as one too)."""
     if isinstance(value, str):
@@ -34,7 +42,7 @@ class SecuritySettings(BaseSettings):
     max_failed_logins: int = Field(5, ge=1, le=100, description="failed logins in a row that lock the account")
     lock_minutes: float = Field(15, gt=0, description="how long a locked account stays locked")
     workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=lambda: min(8, _cpus()),
         ge=1,
         le=64,
         description="processes `twinhood serve` runs; each keeps rate-limit buckets of 1/workers of the budget",
