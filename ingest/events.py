@@ -513,7 +513,7 @@ def _escapes_nul(raw: bytes | str) -> bool:
     return _NUL_ESCAPED.encode() in raw if isinstance(raw, bytes) else _NUL_ESCAPED in raw
 
 
-def _nul_field(data: Any, path: str = "") -> str | None:
+def nul_field(data: Any, path: str = "") -> str | None:
     """Return the dotted path of the first key or text holding a NUL character (escaped), or None."""
     if isinstance(data, str):
         return path if "\x00" in data else None
@@ -522,7 +522,7 @@ def _nul_field(data: Any, path: str = "") -> str | None:
         here = f"{path}.{key}" if path else str(key)
         if "\x00" in here:
             return here.replace("\x00", _NUL_ESCAPED)
-        if (found := _nul_field(value, here)) is not None:
+        if (found := nul_field(value, here)) is not None:
             return found
     return None
 
@@ -546,7 +546,7 @@ def parse_event(raw: dict[str, Any] | bytes | str, *, small: bool = False) -> Ev
         if len(text) > MAX_EVENT_BYTES:
             raise _reject("payload", f"{len(text)} bytes", f"is larger than {MAX_EVENT_BYTES} bytes")
         suspect = _NUL_ESCAPED in text
-    if suspect and (where := _nul_field(data)) is not None:
+    if suspect and (where := nul_field(data)) is not None:
         raise _reject(where, None, "must not contain NUL characters")
     kind = data.get("kind")
     if not isinstance(kind, str) or not kind:

@@ -45,6 +45,7 @@ from api.security.audit import AuditEntry, Outcome
 from api.security.errors import Forbidden, SecurityError, Unauthenticated
 from graph.errors import GraphUnavailable, MissingEndpoints, TwinhoodError, UnknownEntity, ValidationError
 from ingest.alarms import IllegalTransition
+from ingest.events import nul_field
 
 log = logging.getLogger(__name__)
 
@@ -209,16 +210,6 @@ class PersistedQueries(SchemaExtension):
         yield
 
 
-def _nul_in(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_nul_in(v) for v in value)
-    return False
-
-
 def _nul_in_literal(node: ValueNode) -> bool:
     if isinstance(node, StringValueNode):
         return "\x00" in node.value
@@ -259,7 +250,7 @@ class NoNulText(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        bad = [f"${name}" for name, value in (ctx.variables or {}).items() if _nul_in(value)]
+        bad = [f"${name}" for name, value in (ctx.variables or {}).items() if nul_field(value) is not None]
         if not bad and ctx.graphql_document is not None and ctx.query:
             bad = _nul_arguments(ctx.query, ctx.graphql_document)
         if bad:
