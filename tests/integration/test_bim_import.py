@@ -31,8 +31,10 @@ import pytest
 import trimesh
 from fastapi import FastAPI
 from ifcopenshell.util.geolocation import dms2dd
+from neo4j.exceptions import Neo4jError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 
 from api.routes.bim import get_scene_registry, router
 from api.stack import libpq_url
@@ -587,3 +589,54 @@ def test_registry_refuses_to_rebuild_a_scene_from_a_changed_file(
     with pytest.raises(LookupError, match="changed since the import"):
         registry.glb(summary.building_uid)
     assert json.loads(next((tmp_path / "scenes" / "buildings").iterdir()).read_text())["path"] == str(copy)
+
+
+# --- all or nothing across the two stores --------------------------------------------------------------
+
+
+def test_a_graph_write_that_fails_leaves_no_footprint(
+    graph_settings: GraphSettings, spatial_engine: Engine, tmp_path: Path
+) -> None:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    create_database(graph_settings, name)
+    dropped: list[str] = []
+
+    def drop_before_writing(stage: str, done: int, total: int) -> None:
+        if stage == "write" and not dropped:  # the footprint's upsert starts next, the graph's write fails
+            drop_database(graph_settings, name)
+            dropped.append(name)
+
+    try:
+        with GraphStore.from_settings(graph_settings, name) as store, pytest.raises(Neo4jError):
+            import_ifc(
+                IFC / "example.ifc",
+                store,
+                spatial_engine,
+                scene=False,
+                scene_dir=tmp_path,
+                progress=drop_before_writing,
+            )
+    finally:
+        if not dropped:
+            drop_database(graph_settings, name)
+    assert dropped
+    with spatial_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM buildings")).scalar_one() == 0
+
+
+def test_a_footprint_the_map_refuses_leaves_the_graph_as_it_was(
+    store: GraphStore, spatial_engine: Engine, tmp_path: Path
+) -> None:
+    existing = validate(
+        Building, {"uid": "building:B03", "source": "registry", "code": "B03", "name": "B\x0003", "floors_above": 6}
+    )
+    store.upsert([existing])  # the graph stores a NUL, PostgreSQL's text cannot
+    counts, before = store.counts(), store.get("building:B03")
+    with pytest.raises(DataError, match="NUL"):
+        import_ifc(
+            IFC / "example.ifc", store, spatial_engine, building_uid="building:B03", scene=False, scene_dir=tmp_path
+        )
+    assert store.counts() == counts
+    assert store.get("building:B03") == before
+    with spatial_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM buildings")).scalar_one() == 0
