@@ -169,13 +169,26 @@ def _clear_derived_names(model: Any) -> None:
                 product.unset_attribute_value(index)
 
 
+def _unit_scale(units: Any, unit_type: str) -> float:
+    """As `ifcopenshell.util.unit.calculate_unit_scale`, without its `getattr(unit, "UnitType")`.
+
+    That getattr, on a unit without the attribute (IFC4's IfcMonetaryUnit), imports the schema's
+    module of rules (~16 ms, see :func:`attribute`).
+    """
+    scale = 1.0
+    for unit in units:
+        if attribute(unit, "UnitType") == unit_type:
+            scale *= float(ifcopenshell.util.unit.get_unit_scale(unit))
+    return scale
+
+
 def _scales(model: Any) -> tuple[float, float]:
-    length = float(ifcopenshell.util.unit.calculate_unit_scale(model))
     projects = model.by_type("IfcProject")
     units = projects[0].UnitsInContext.Units if projects and projects[0].UnitsInContext else ()
+    length = _unit_scale(units, "LENGTHUNIT")
     # No area unit declared: quantities follow the length unit (xbim writes mm² in a mm model).
     declared = any(attribute(u, "UnitType") == "AREAUNIT" for u in units)
-    area = float(ifcopenshell.util.unit.calculate_unit_scale(model, "AREAUNIT")) if declared else length**2
+    area = _unit_scale(units, "AREAUNIT") if declared else length**2
     return length, area
 
 
