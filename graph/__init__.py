@@ -62,7 +62,7 @@ from graph.ontology import (
     WorksAt,
 )
 from graph.settings import GraphSettings
-from graph.store import Edge, GraphStore, NodeRef, Relationship, Residence, Subgraph, validate
+from graph.store import Attachment, Edge, GraphStore, NodeRef, Relationship, Residence, Subgraph, validate
 
 __all__ = [
     "NODE_TYPES",
@@ -70,6 +70,7 @@ __all__ = [
     "AdjacentTo",
     "Alarm",
     "AssociatedWith",
+    "Attachment",
     "Building",
     "Concerns",
     "Connects",

@@ -134,23 +134,60 @@ def properties_of_any(var: str, models: tuple[type[Record], ...]) -> str:
     return f"{var} {{.*, " + ", ".join(f"{name}: toString({var}.{name})" for name in temporal) + "}"
 
 
+def attached_columns(model: type[Node], links: tuple[tuple[str, str], ...]) -> list[tuple[int, str]]:
+    """The columns of an :func:`upsert_attached` row: (-1 for the node or the link's position, field name).
+
+    A node's are `uid`, `props`, its dates and datetimes but `ingested_at`, then `ingested_at`; each
+    link's are `end`, `uid`, `props`, its dates and datetimes but `ingested_at`, then `ingested_at`.
+    """
+    out = [(-1, "uid"), (-1, "props"), *((-1, t) for t in model.temporal_fields() if t != "ingested_at")]
+    out.append((-1, "ingested_at"))
+    for i, (rel_type, _) in enumerate(links):
+        temporal = RELATIONS[rel_type].model.temporal_fields()
+        out += [(i, "end"), (i, "uid"), (i, "props"), *((i, t) for t in temporal if t != "ingested_at")]
+        out.append((i, "ingested_at"))
+    return out
+
+
 @cache
-def upsert_attached(model: type[Node], links: tuple[tuple[str, str], ...]) -> str:
+def upsert_attached(model: type[Node], links: tuple[tuple[str, str], ...], shared: tuple[bool, ...]) -> str:
     """MERGE a batch of `model` nodes on uid, each with its relationships `links` ((type, end label), in order).
 
-    Row i's relationship j is `row.links[j]`; a row whose end is missing is dropped (the count tells).
+    A row is a list of the values of :func:`attached_columns` not marked in `shared`; a shared
+    column has the same value in every row and travels once, in `$shared` (in column order), its
+    dates and datetimes made once.
+    ArcadeDB decodes a map in every row at a cost: list rows, and the source and ingest time of a
+    batch sent once, cut its time per event by a third. A row whose end is missing is dropped (the
+    count tells).
     """
-    parts = [
-        f"UNWIND $rows AS row MERGE (n:{model.label} {{uid: row.uid}}) "
-        f"ON CREATE SET n.ingested_at = datetime(row.t.ingested_at) SET n += row.props{_temporal_sets('n', model)}"
-    ]
+    columns = attached_columns(model, links)
+    fields = [model.temporal_fields(), *(RELATIONS[t].model.temporal_fields() for t, _ in links)]
+    values: list[str] = []
+    expr: dict[tuple[int, str], str] = {}
+    k = 0
+    for (owner, name), is_shared in zip(columns, shared, strict=True):
+        fn = fields[owner + 1].get(name)
+        if is_shared:
+            expr[owner, name] = f"s[{len(values)}]"
+            values.append(f"{fn}($shared[{len(values)}])" if fn else f"$shared[{len(values)}]")
+        else:
+            expr[owner, name] = f"{fn}(row[{k}])" if fn else f"row[{k}]"
+            k += 1
+    head = f"WITH [{', '.join(values)}] AS s " if values else ""
+    carried = ", s" if values else ""
+
+    def sets(var: str, owner: int) -> str:
+        temporal = [t for t in fields[owner + 1] if t != "ingested_at"]
+        return (
+            f"ON CREATE SET {var}.ingested_at = {expr[owner, 'ingested_at']} "
+            f"SET {var} += {expr[owner, 'props']}" + "".join(f", {var}.{t} = {expr[owner, t]}" for t in temporal)
+        )
+
+    parts = [f"{head}UNWIND $rows AS row MERGE (n:{model.label} {{uid: {expr[-1, 'uid']}}}) {sets('n', -1)}"]
     for i, (rel_type, end) in enumerate(links):
-        link, rel = f"row.links[{i}]", f"r{i}"
         parts.append(
-            f"WITH n, row MATCH (b{i}:{_label(end)} {{uid: {link}.end}}) "
-            f"MERGE (n)-[{rel}:{rel_type} {{uid: {link}.uid}}]->(b{i}) "
-            f"ON CREATE SET {rel}.ingested_at = datetime({link}.t.ingested_at) "
-            f"SET {rel} += {link}.props{_temporal_sets(rel, RELATIONS[rel_type].model, link)}"
+            f"WITH n, row{carried} MATCH (b{i}:{_label(end)} {{uid: {expr[i, 'end']}}}) "
+            f"MERGE (n)-[r{i}:{rel_type} {{uid: {expr[i, 'uid']}}}]->(b{i}) {sets(f'r{i}', i)}"
         )
     return " ".join(parts) + " RETURN count(n) AS written"
 

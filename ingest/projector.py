@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, RootTransaction, Row, text
 
-from graph import GraphStore
+from graph import Attachment, GraphStore
 from graph import uid as uids
 from graph.errors import ValidationError
 from graph.ontology import Concerns, Link, Node, PassedThrough, Person, RecordedBy, Vehicle
@@ -147,6 +147,8 @@ class _Batch:
     """Unregistered people and vehicles first seen in the batch."""
     events: list[tuple[Node, list[Link]]] = field(default_factory=list)
     """Event nodes with their RECORDED_BY and CONCERNS links."""
+    attachment: Attachment | None = None
+    """`events` made into statements ahead, while the batch before is written."""
     passages: dict[tuple[str, str], tuple[int, datetime, datetime]] = field(default_factory=dict)
     readings: dict[str, _Reading] = field(default_factory=dict)
     telemetry: dict[str, tuple[str, Event, DeviceInfo]] = field(default_factory=dict)
@@ -261,7 +263,9 @@ class Projector:
         try:
             rows = ledger.read_pending(conn, limit)
             if rows:
-                return _Prepared(conn, transaction, rows, self._build(conn, rows))
+                batch = self._build(conn, rows)
+                batch.attachment = self.store.prepare_attach(batch.events)
+                return _Prepared(conn, transaction, rows, batch)
         except BaseException:
             transaction.rollback()
             conn.close()
@@ -458,7 +462,7 @@ class Projector:
     def _write_events(self, batch: _Batch) -> None:
         """Write a batch's new subjects, then its events with their links (a row each, `GraphStore.attach`)."""
         self.store.upsert(batch.subjects)
-        self.store.attach(batch.events)
+        self.store.attach(batch.attachment if batch.attachment is not None else batch.events)
         self._existing |= {n.uid for n in batch.subjects}
 
     def _totals(self, conn: Connection, batch: _Batch, *, bump: bool) -> tuple[list[Link], list[Row[Any]]]:

@@ -209,6 +209,20 @@ def test_nodes_attached_with_their_links_in_one_statement_per_shape(graph: Graph
     assert graph.get(uid.event("e2")).occurred_at == at(2024)  # type: ignore[attr-defined]
 
 
+def test_attached_values_shared_by_a_batch_or_not_are_written_alike(graph: GraphStore) -> None:
+    early, late = at(2020), at(2021)
+    same = [_event("s1", A), _event("s2", B)]  # one source and ingest time: sent once for the batch
+    node, links = _event("d1", A)
+    mixed = [(node.model_copy(update={"ingested_at": early}), links), _event("d2", B)]
+    mixed[1][1][1] = o.Concerns(start=uid.event("d2"), end=B, source="another source", ingested_at=late)
+    assert graph.attach(same) == 2 and graph.attach(mixed) == 2
+    assert graph.get(uid.event("d1")).ingested_at == early
+    assert graph.get(uid.event("s1")).ingested_at == graph.get(uid.event("s2")).ingested_at != early
+    concerns = {r.other.uid: r.properties for r in graph.relationships(B, ["CONCERNS"])}
+    assert concerns[uid.event("d2")]["source"] == "another source" and concerns[uid.event("d2")]["ingested_at"] == late
+    assert concerns[uid.event("s2")]["source"] == S
+
+
 def test_an_attached_batch_naming_a_missing_node_is_rolled_back_whole(graph: GraphStore) -> None:
     ghost = uid.person("ghost")
     with pytest.raises(MissingEndpoints) as raised:
