@@ -341,7 +341,7 @@ def infer(
         raise ValueError(f"since: {since.isoformat()} is not before until {until.isoformat()}")
     result = InferenceResult(since, until, {k: find(engine, k, since, until, s) for k in kinds})
     found = result.all()
-    present = set(store.get_many({u for a in found for u in (a.a, a.b)})) if found else set()
+    present = store.existing({u for a in found for u in (a.a, a.b)}) if found else set()
     kept = [a for a in found if a.a in present and a.b in present]
     result.skipped = len(found) - len(kept)
     if write and kept:

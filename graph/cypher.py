@@ -193,6 +193,12 @@ def upsert_attached(model: type[Node], links: tuple[tuple[str, str], ...], share
 
 
 @cache
+def existing(label: str) -> str:
+    """The uids of the nodes of one label among a list of uids (nothing else read)."""
+    return f"MATCH (n:{_label(label)}) WHERE n.uid IN $uids RETURN n.uid AS uid"
+
+
+@cache
 def nodes_by_uid(label: str) -> str:
     """Nodes of one label among a list of uids."""
     return (

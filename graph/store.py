@@ -531,6 +531,13 @@ class GraphStore:
             for r in self._read(cypher.nodes_by_uid(label), uids=wanted)
         }
 
+    def existing(self, uids: Iterable[str]) -> set[str]:
+        """Return the uids among `uids` that name a node (one query per label; no property is read)."""
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for u in dict.fromkeys(uids):
+            by_label[_label_of(u)].append(u)
+        return {r["uid"] for label, wanted in by_label.items() for r in self._read(cypher.existing(label), uids=wanted)}
+
     def properties(self, uids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return every stored property of the nodes among `uids`, derived ones too (roll-ups, scores), by uid."""
         by_label: dict[str, list[str]] = defaultdict(list)

@@ -638,7 +638,7 @@ class AlarmEngine:
             self.store.upsert(r.node() for r in records)
         evidence = [(r.uid, e) for r in linked for e in (r.first_event, r.clear_event) if e]
         if only_present_evidence and evidence:
-            present = set(self.store.get_many(e for _, e in evidence))
+            present = self.store.existing(e for _, e in evidence)
             evidence = [(a, e) for a, e in evidence if e in present]
         links: list[Link] = [EvidencedBy(start=a, end=e, source="ingest:alarms") for a, e in evidence]
         for r in linked:

@@ -400,7 +400,7 @@ class Projector:
     def _exists(self, candidates: list[str]) -> set[str]:
         unknown = [c for c in dict.fromkeys(candidates) if c not in self._existing]
         if unknown:
-            found = set(self.store.get_many(unknown))
+            found = self.store.existing(unknown)
             if len(self._existing) > 1_000_000:
                 self._existing.clear()
             self._existing |= found

@@ -223,6 +223,11 @@ def test_attached_values_shared_by_a_batch_or_not_are_written_alike(graph: Graph
     assert concerns[uid.event("s2")]["source"] == S
 
 
+def test_existing_names_only_the_uids_of_nodes(graph: GraphStore) -> None:
+    assert graph.existing([A, V, uid.person("nobody"), uid.event("never"), A]) == {A, V}
+    assert graph.existing([]) == set()
+
+
 def test_an_attached_batch_naming_a_missing_node_is_rolled_back_whole(graph: GraphStore) -> None:
     ghost = uid.person("ghost")
     with pytest.raises(MissingEndpoints) as raised:

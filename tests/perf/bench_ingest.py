@@ -188,7 +188,7 @@ class Prober(threading.Thread):
             waiting = self.outstanding()[: self.window]
             events = [u for u in waiting if u not in self.readings]
             readings = {u: self.readings[u] for u in waiting if u in self.readings}
-            found = set(self.store.get_many(events)) if events else set()
+            found = self.store.existing(events) if events else set()
             if readings:
                 latest = self.store.properties({d for d, _ in readings.values()})
                 found |= {
