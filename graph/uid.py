@@ -34,7 +34,7 @@ PREFIX_OF_LABEL = {label: prefix for prefix, label in LABEL_OF_PREFIX.items()}
 
 def _make(prefix: str, *parts: object) -> str:
     key = "-".join(str(p) for p in parts)
-    if not key or any(c in key for c in " \t\n"):
+    if not key or " " in key or "\t" in key or "\n" in key:
         raise ValueError(f"uid key for {prefix!r} must be non-empty without whitespace: {key!r}")
     return f"{prefix}:{key}"
 
