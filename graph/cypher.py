@@ -60,16 +60,19 @@ def upsert_nodes(model: type[Node]) -> str:
 
 
 @cache
-def upsert_links(rel_type: str, start: str, end: str) -> str:
-    """MERGE a batch of `rel_type` relationships from `start`-labelled to `end`-labelled nodes."""
+def upsert_links(rel_type: str, start: str, end: str, shared: tuple[bool, ...]) -> str:
+    """MERGE a batch of `rel_type` relationships from `start`-labelled to `end`-labelled nodes.
+
+    Rows are lists of the values of :func:`link_columns` not marked in `shared`, as in
+    :func:`upsert_attached`.
+    """
     model = RELATIONS[rel_type].model
+    head, expr = _expressions(link_columns(rel_type), [model], shared)
     return (
-        f"UNWIND $rows AS row "
-        f"MATCH (a:{_label(start)} {{uid: row.start}}) "
-        f"MATCH (b:{_label(end)} {{uid: row.end}}) "
-        f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) "
-        f"ON CREATE SET r.ingested_at = datetime(row.t.ingested_at) "
-        f"SET r += row.props{_temporal_sets('r', model)} "
+        f"{head}UNWIND $rows AS row "
+        f"MATCH (a:{_label(start)} {{uid: {expr[0, 'start']}}}) "
+        f"MATCH (b:{_label(end)} {{uid: {expr[0, 'end']}}}) "
+        f"MERGE (a)-[r:{rel_type} {{uid: {expr[0, 'uid']}}}]->(b) {_sets('r', model, 0, expr)} "
         f"RETURN count(r) AS written"
     )
 
@@ -79,7 +82,7 @@ def upsert_together(nodes: tuple[type[Node], ...], links: tuple[tuple[str, str, 
     """MERGE batches of nodes, then batches of relationships between them, in one statement.
 
     Batch i is `$rows<i>`: `nodes` (one model each) come first, then `links` ((type, start label,
-    end label) each), as :func:`upsert_nodes` and :func:`upsert_links` write them; `written` lists
+    end label) each), as :func:`upsert_nodes` writes nodes; `written` lists
     how many of each batch were written. One statement is one round trip where a statement per
     batch was one each (an IFC model's dozen batches took 10-18 ms on ArcadeDB, this 4-5 ms).
     Each batch is unwound and counted in turn, carrying the counts before it (plain openCypher,
@@ -134,19 +137,61 @@ def properties_of_any(var: str, models: tuple[type[Record], ...]) -> str:
     return f"{var} {{.*, " + ", ".join(f"{name}: toString({var}.{name})" for name in temporal) + "}"
 
 
-def attached_columns(model: type[Node], links: tuple[tuple[str, str], ...]) -> list[tuple[int, str]]:
+Column = tuple[int, str]
+"""A column of a list row: whose (-1 for the node, else the link's position) and which field."""
+
+
+def _columns(owner: int, model: type[Record], keys: tuple[str, ...]) -> list[Column]:
+    temporal = [t for t in model.temporal_fields() if t != "ingested_at"]
+    return [*((owner, k) for k in keys), (owner, "props"), *((owner, t) for t in temporal), (owner, "ingested_at")]
+
+
+def link_columns(rel_type: str) -> list[Column]:
+    """The columns of an :func:`upsert_links` row: `start`, `end`, `uid`, `props`, its dates, `ingested_at`."""
+    return _columns(0, RELATIONS[rel_type].model, ("start", "end", "uid"))
+
+
+def attached_columns(model: type[Node], links: tuple[tuple[str, str], ...]) -> list[Column]:
     """The columns of an :func:`upsert_attached` row: (-1 for the node or the link's position, field name).
 
     A node's are `uid`, `props`, its dates and datetimes but `ingested_at`, then `ingested_at`; each
     link's are `end`, `uid`, `props`, its dates and datetimes but `ingested_at`, then `ingested_at`.
     """
-    out = [(-1, "uid"), (-1, "props"), *((-1, t) for t in model.temporal_fields() if t != "ingested_at")]
-    out.append((-1, "ingested_at"))
+    out = _columns(-1, model, ("uid",))
     for i, (rel_type, _) in enumerate(links):
-        temporal = RELATIONS[rel_type].model.temporal_fields()
-        out += [(i, "end"), (i, "uid"), (i, "props"), *((i, t) for t in temporal if t != "ingested_at")]
-        out.append((i, "ingested_at"))
+        out += _columns(i, RELATIONS[rel_type].model, ("end", "uid"))
     return out
+
+
+def _expressions(
+    columns: list[Column], models: list[type[Record]], shared: tuple[bool, ...]
+) -> tuple[str, dict[Column, str]]:
+    """Return the clause that makes the shared values once (as `s`) and each column's expression.
+
+    `models[owner]` is the model of each owner's columns (the node's, -1, is last). A column not
+    shared is the next item of `row`; a shared one is its item of `$shared`; dates and datetimes
+    are made by their Cypher function.
+    """
+    values: list[str] = []
+    expr: dict[Column, str] = {}
+    k = 0
+    for (owner, name), is_shared in zip(columns, shared, strict=True):
+        fn = models[owner].temporal_fields().get(name)
+        if is_shared:
+            expr[owner, name] = f"s[{len(values)}]"
+            values.append(f"{fn}($shared[{len(values)}])" if fn else f"$shared[{len(values)}]")
+        else:
+            expr[owner, name] = f"{fn}(row[{k}])" if fn else f"row[{k}]"
+            k += 1
+    return (f"WITH [{', '.join(values)}] AS s " if values else ""), expr
+
+
+def _sets(var: str, model: type[Record], owner: int, expr: dict[Column, str]) -> str:
+    temporal = [t for t in model.temporal_fields() if t != "ingested_at"]
+    return (
+        f"ON CREATE SET {var}.ingested_at = {expr[owner, 'ingested_at']} "
+        f"SET {var} += {expr[owner, 'props']}" + "".join(f", {var}.{t} = {expr[owner, t]}" for t in temporal)
+    )
 
 
 @cache
@@ -155,39 +200,19 @@ def upsert_attached(model: type[Node], links: tuple[tuple[str, str], ...], share
 
     A row is a list of the values of :func:`attached_columns` not marked in `shared`; a shared
     column has the same value in every row and travels once, in `$shared` (in column order), its
-    dates and datetimes made once.
-    ArcadeDB decodes a map in every row at a cost: list rows, and the source and ingest time of a
-    batch sent once, cut its time per event by a third. A row whose end is missing is dropped (the
-    count tells).
+    dates and datetimes made once. ArcadeDB decodes a map in every row at a cost: list rows, and
+    the source and ingest time of a batch sent once, cut its time per event by a third. A row
+    whose end is missing is dropped (the count tells).
     """
-    columns = attached_columns(model, links)
-    fields = [model.temporal_fields(), *(RELATIONS[t].model.temporal_fields() for t, _ in links)]
-    values: list[str] = []
-    expr: dict[tuple[int, str], str] = {}
-    k = 0
-    for (owner, name), is_shared in zip(columns, shared, strict=True):
-        fn = fields[owner + 1].get(name)
-        if is_shared:
-            expr[owner, name] = f"s[{len(values)}]"
-            values.append(f"{fn}($shared[{len(values)}])" if fn else f"$shared[{len(values)}]")
-        else:
-            expr[owner, name] = f"{fn}(row[{k}])" if fn else f"row[{k}]"
-            k += 1
-    head = f"WITH [{', '.join(values)}] AS s " if values else ""
-    carried = ", s" if values else ""
-
-    def sets(var: str, owner: int) -> str:
-        temporal = [t for t in fields[owner + 1] if t != "ingested_at"]
-        return (
-            f"ON CREATE SET {var}.ingested_at = {expr[owner, 'ingested_at']} "
-            f"SET {var} += {expr[owner, 'props']}" + "".join(f", {var}.{t} = {expr[owner, t]}" for t in temporal)
-        )
-
-    parts = [f"{head}UNWIND $rows AS row MERGE (n:{model.label} {{uid: {expr[-1, 'uid']}}}) {sets('n', -1)}"]
+    models = [RELATIONS[t].model for t, _ in links]
+    head, expr = _expressions(attached_columns(model, links), [*models, model], shared)
+    carried = ", s" if head else ""
+    node = f"MERGE (n:{model.label} {{uid: {expr[-1, 'uid']}}}) {_sets('n', model, -1, expr)}"
+    parts = [f"{head}UNWIND $rows AS row {node}"]
     for i, (rel_type, end) in enumerate(links):
         parts.append(
             f"WITH n, row{carried} MATCH (b{i}:{_label(end)} {{uid: {expr[i, 'end']}}}) "
-            f"MERGE (n)-[r{i}:{rel_type} {{uid: {expr[i, 'uid']}}}]->(b{i}) {sets(f'r{i}', i)}"
+            f"MERGE (n)-[r{i}:{rel_type} {{uid: {expr[i, 'uid']}}}]->(b{i}) {_sets(f'r{i}', models[i], i, expr)}"
         )
     return " ".join(parts) + " RETURN count(n) AS written"
 

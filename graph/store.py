@@ -262,8 +262,22 @@ def _rows(records: Sequence[Record]) -> list[dict[str, Any]]:
 
 
 def _value(row: dict[str, Any], name: str) -> Any:
-    """Return the value of one of :func:`cypher.attached_columns` from a row of :func:`_rows`."""
-    return row[name] if name in ("uid", "end", "props") else row["t"][name]
+    """Return the value of a list row's column (:data:`cypher.Column`) from a row of :func:`_rows`."""
+    return row[name] if name in ("uid", "start", "end", "props") else row["t"][name]
+
+
+def _share(rows: list[list[Any]], columns: list[cypher.Column]) -> tuple[tuple[bool, ...], list[list[Any]], list[Any]]:
+    """Return which columns hold one value in every row, the rows without them, and those values once.
+
+    Keys (uids and ends) are never shared, so a statement's shape depends only on properties.
+    """
+    first = rows[0]
+    shared = tuple(
+        name not in ("uid", "start", "end") and all(row[c] == first[c] for row in rows)
+        for c, (_, name) in enumerate(columns)
+    )
+    listed = [[v for v, s in zip(row, shared, strict=True) if not s] for row in rows]
+    return shared, listed, [v for v, s in zip(first, shared, strict=True) if s]
 
 
 def _label_of(uid: str, expected: str | None = None) -> str:
@@ -396,14 +410,18 @@ class GraphStore:
     def link(self, links: Iterable[Link]) -> int:
         """Create or update relationships by uid.
 
-        A batch naming a node that does not exist is rolled back whole and MissingEndpoints says
-        which ends are missing; batches before it stay written.
+        Rows travel as lists, a value every row shares once (:func:`cypher.upsert_links`). A batch
+        naming a node that does not exist is rolled back whole and MissingEndpoints says which
+        ends are missing; batches before it stay written.
         """
         written = 0
         for (rel_type, start, end), rows in _link_rows(links).items():
-            query = cypher.upsert_links(rel_type, start, end)
+            columns = cypher.link_columns(rel_type)
             for chunk in _chunks(rows, self.batch_size):
-                written += self._write(query, check=_all_written(rel_type, _ends(chunk)), rows=chunk)[0]["written"]
+                shared, listed, values = _share([[_value(r, name) for _, name in columns] for r in chunk], columns)
+                query = cypher.upsert_links(rel_type, start, end, shared)
+                check = _all_written(rel_type, _ends(chunk))
+                written += self._write(query, check=check, rows=listed, shared=values)[0]["written"]
                 self._report(len(chunk))
         return written
 
@@ -445,16 +463,12 @@ class GraphStore:
             rows = [[_value(parts[owner + 1][r], name) for owner, name in columns] for r in range(len(members))]
             types = "/".join(dict.fromkeys(t for t, _ in shape))
             for chunk in _chunks(range(len(rows)), self.batch_size):
-                first = rows[chunk[0]]
-                shared = tuple(
-                    name not in ("uid", "end") and all(rows[r][c] == first[c] for r in chunk)
-                    for c, (_, name) in enumerate(columns)
-                )
+                shared, listed, values = _share([rows[r] for r in chunk], columns)
                 statements.append(
                     _Statement(
                         cypher.upsert_attached(model, shape, shared),
-                        rows=[[v for v, s in zip(rows[r], shared, strict=True) if not s] for r in chunk],
-                        shared=[v for v, s in zip(first, shared, strict=True) if s],
+                        rows=listed,
+                        shared=values,
                         types=types,
                         ends=[(parts[0][r]["uid"], part[r]["end"]) for r in chunk for part in parts[1:]],
                     )

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from graph import NODE_TYPES, RELATIONS, LivesIn, Person, ValidationError, uid, validate
-from graph.cypher import schema_statements, upsert_links, upsert_nodes
+from graph.cypher import link_columns, schema_statements, upsert_links, upsert_nodes
 from graph.store import _rows, node_from_props
 from tests.samples import LINKS, NODES, SOURCE
 
@@ -122,7 +122,12 @@ def test_temporal_properties_travel_as_iso_strings_and_are_converted_in_cypher()
     (row,) = _rows([LINKS["LIVES_IN"]])
     assert row["t"]["since"] == "2024-05-01T09:30:00Z"
     assert "since" not in row["props"] and "start" not in row["props"]
-    assert "r.since = datetime(row.t.since)" in upsert_links("LIVES_IN", "Person", "House")
+    columns = link_columns("LIVES_IN")
+    since = columns.index((0, "since"))
+    assert f"r.since = datetime(row[{since}])" in upsert_links("LIVES_IN", "Person", "House", (False,) * len(columns))
+    shared = tuple(name == "ingested_at" for _, name in columns)  # one ingest time for the batch, made once
+    statement = upsert_links("LIVES_IN", "Person", "House", shared)
+    assert statement.startswith("WITH [datetime($shared[0])] AS s ") and "r.ingested_at = s[0]" in statement
     assert "n.birth_date = date(row.t.birth_date)" in upsert_nodes(Person)
 
 
