@@ -3,12 +3,12 @@
 The work is ordered so that a failure leaves nothing behind:
 
 1. open and check the file (schema, completeness), find its georeference (or raise NoLocation),
-   triangulate what the graph and footprint need, and build and validate every node and link:
-   nothing is written until all of it has succeeded;
-2. in one PostgreSQL transaction: upsert the footprint and, at the same time, write the graph's
-   nodes and links in one graph transaction (:meth:`graph.GraphStore.write`), which commits only
-   once the footprint is written. A graph write that fails is rolled back whole and rolls the
-   footprint back, a footprint that fails rolls the graph back;
+   triangulate what the graph and footprint need: nothing is written until all of it has succeeded;
+2. in one PostgreSQL transaction: upsert the footprint as soon as the building is known and,
+   while that runs, build and validate every node and link and write them in one graph
+   transaction (:meth:`graph.GraphStore.write`), which commits only once the footprint is
+   written. Whatever fails in between (a node that does not validate, a graph write, which is
+   rolled back whole) rolls the footprint back, and a footprint that fails rolls the graph back;
 3. record the model in the scene registry and (optionally) build the scene; a scene that fails
    is a warning, as the endpoint builds it again on demand.
 
@@ -38,7 +38,8 @@ from bim.model import IfcModel, open_model
 from bim.registry import RegisteredModel, SceneRegistry
 from bim.scene import build_glb, scene_elements, scene_key, store_scene
 from bim.settings import get_settings
-from bim.structure import Structure, extract, map_elements, spatial_root
+from bim.storeys import number_storeys
+from bim.structure import Structure, building_node, extract, map_elements, spatial_root
 from graph import Building, GraphStore, Node, uid, validate
 from graph.errors import ValidationError
 from spatial import Feature, write_features
@@ -143,17 +144,33 @@ def _footprint(model: IfcModel, shapes: dict[int, Shape], threads: int, warnings
     return found
 
 
-def _building(structure: Structure, footprint: Footprint | None, georef: Georeference) -> Building:
+def _building(building: Building, footprint: Footprint | None, georef: Georeference) -> Building:
     lon, lat = georef.origin
     if footprint is not None:
         centre = footprint.outline.representative_point()
         lons, lats = georef.to_lonlat([centre.x], [centre.y])
         lon, lat = float(lons[0]), float(lats[0])
-    data = structure.building.model_dump()
+    data = building.model_dump()
     data |= {"lon": round(lon, 8), "lat": round(lat, 8)}
     if footprint is not None and footprint.height_m:
         data["height_m"] = footprint.height_m
     return validate(Building, data)
+
+
+def _feature(building: Building, footprint: Footprint, georef: Georeference, model: IfcModel) -> Feature:
+    """The building's row of the map's `buildings` layer."""
+    return Feature(
+        uid=building.uid,
+        geometry=georef.geometry_to_wgs84(footprint.outline),
+        source=model.source,
+        columns={
+            "code": building.code,
+            "name": building.name,
+            "floors": building.floors_above,
+            "height_m": building.height_m,
+        },
+        props={"ifc_guid": building.ifc_guid, "georeference": georef.method, "sha256": model.sha256},
+    )
 
 
 def import_ifc(
@@ -200,39 +217,27 @@ def import_ifc(
         )
         warnings += missing
         footprint = _footprint(model, shapes, threads, warnings)
-    with clock.stage("structure"):
-        structure = extract(model, georef, shapes, building_uid=building_uid, code=code)
-        warnings += structure.warnings
-        building = merge(_building(structure, footprint, georef), existing_building)
-        # uids carry the building's code: a building new to the graph has no other node to merge with
-        existing = store.get_many(n.uid for n in structure.nodes) if existing_building is not None else {}
-        nodes = [building, *(merge(n, existing.get(n.uid)) for n in structure.nodes)]
-
-    # The footprint's upsert runs on its own thread while the graph is written (a fresh connection's
-    # first PostGIS statement loads the extension, ~8 ms); the graph commits only once it has
-    # succeeded, and a graph write that fails rolls it back.
-    with (
-        clock.stage("write", len(nodes) + len(structure.links)),
-        engine.begin() as conn,
-        ThreadPoolExecutor(1, thread_name_prefix="footprint") as pool,
-    ):
-        footprint_written: Callable[[], object] | None = None
-        if footprint is not None:
+    # The footprint's upsert starts as soon as the building is known and runs on its own thread
+    # while the rest of the graph is made and written (a fresh connection's first PostGIS
+    # statement loads the extension, ~8 ms); the graph commits only once the footprint is
+    # written, and a failure before that rolls the footprint back.
+    with engine.begin() as conn, ThreadPoolExecutor(1, thread_name_prefix="footprint") as pool:
+        with clock.stage("structure"):
+            storeys = number_storeys(model)
+            found = building_node(model, storeys, building_uid=building_uid, code=code)
+            building = merge(_building(found, footprint, georef), existing_building)
             assert isinstance(building, Building)
-            feature = Feature(
-                uid=building_uid,
-                geometry=georef.geometry_to_wgs84(footprint.outline),
-                source=model.source,
-                columns={
-                    "code": building.code,
-                    "name": building.name,
-                    "floors": building.floors_above,
-                    "height_m": building.height_m,
-                },
-                props={"ifc_guid": building.ifc_guid, "georeference": georef.method, "sha256": model.sha256},
-            )
-            footprint_written = pool.submit(write_features, conn, "buildings", [feature]).result
-        written_nodes, written_links = store.write(nodes, structure.links, before_commit=footprint_written)
+            footprint_written: Callable[[], object] | None = None
+            if footprint is not None:
+                feature = _feature(building, footprint, georef, model)
+                footprint_written = pool.submit(write_features, conn, "buildings", [feature]).result
+            structure = extract(model, georef, shapes, building_uid=building_uid, code=code, storeys=storeys)
+            warnings += structure.warnings
+            # uids carry the building's code: a building new to the graph has no other node to merge with
+            existing = store.get_many(n.uid for n in structure.nodes) if existing_building is not None else {}
+            nodes = [building, *(merge(n, existing.get(n.uid)) for n in structure.nodes)]
+        with clock.stage("write", len(nodes) + len(structure.links)):
+            written_nodes, written_links = store.write(nodes, structure.links, before_commit=footprint_written)
 
     key = scene_key(model.sha256, structure.uids)
     frame = georef.frame() | {"building_uid": building_uid, "sha256": model.sha256}

@@ -275,6 +275,25 @@ class _Builder:
             self.counts[kind] += 1
 
 
+def building_node(
+    model: IfcModel, storeys: list[StoreyInfo], *, building_uid: str, code: str, building_name: str | None = None
+) -> Building:
+    """Return the Building of a model (its IfcBuilding, else its IfcSite), floors counted from `storeys`."""
+    root = spatial_root(model)
+    return validate(
+        Building,
+        {
+            "uid": building_uid,
+            "source": model.source,
+            "code": code,
+            "name": building_name or root.Name or attribute(root, "LongName") or model.path.stem,
+            "floors_above": max(sum(1 for s in storeys if s.number >= 1), 1),
+            "floors_below": sum(1 for s in storeys if s.number < 0),
+            "ifc_guid": root.GlobalId,
+        },
+    )
+
+
 def extract(
     model: IfcModel,
     georef: Georeference,
@@ -283,16 +302,18 @@ def extract(
     building_uid: str,
     code: str,
     building_name: str | None = None,
+    storeys: list[StoreyInfo] | None = None,
 ) -> Structure:
     """Return the nodes and links of a model, validated, for building `building_uid` (code `code`).
 
     `shapes` are the triangulated elements of :func:`map_elements` (spaces' outlines find
     adjacency, doors' spaces and devices' rooms); an element without a shape falls back to its
-    relationships alone.
+    relationships alone. `storeys` are the model's, numbered (:func:`bim.storeys.number_storeys`),
+    when the caller has them already.
     """
     root = spatial_root(model)
     warnings: list[str] = []
-    storeys = number_storeys(model)
+    storeys = number_storeys(model) if storeys is None else storeys
     by_guid = {s.guid: s for s in storeys}
     spaces = read_spaces(model, by_guid, shapes)
     zones = apartment_zones(model, spaces, warnings)
@@ -305,19 +326,7 @@ def extract(
         warnings.append("the model has no IfcBuildingStorey: its spaces and devices are placed in the building")
 
     builder = _Builder(model, georef, code, building_uid)
-    above = sum(1 for s in storeys if s.number >= 1)
-    building = validate(
-        Building,
-        {
-            "uid": building_uid,
-            "source": model.source,
-            "code": code,
-            "name": building_name or root.Name or attribute(root, "LongName") or model.path.stem,
-            "floors_above": max(above, 1),
-            "floors_below": sum(1 for s in storeys if s.number < 0),
-            "ifc_guid": root.GlobalId,
-        },
-    )
+    building = building_node(model, storeys, building_uid=building_uid, code=code, building_name=building_name)
     builder.uids[root.GlobalId] = building_uid
     builder.storeys(storeys)
     builder.spaces(spaces, zones, warnings)
