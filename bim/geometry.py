@@ -1,8 +1,10 @@
 """Triangulated element geometry from ifcopenshell.geom, in world coordinates and metres.
 
-One pass of ifcopenshell's geometry iterator over the elements asked for; an element the iterator
-skips or fails on is retried alone with `create_shape`, and an element that still has no shape
-becomes a warning (the iterator, single-threaded, stops at the first element it cannot process).
+One pass of ifcopenshell's geometry iterator over the elements asked for (outlines on one thread
+are made one `create_shape` at a time: the iterator's set-up cost xbim-House 3 of its 15 ms); an
+element the iterator skips or fails on is retried alone with `create_shape`, and an element that
+still has no shape becomes a warning (the iterator, single-threaded, stops at the first element it
+cannot process).
 
 Outlines (openings not cut) are made by CGAL's simple kernel (:data:`FAST_KERNEL`), which
 triangulates a plain extrusion in a fraction of OpenCASCADE's time, except bodies of booleans (such
@@ -217,6 +219,17 @@ def element_shapes(
         left = [e for e in wanted if e.id() not in shapes]
         if not left:
             break
+        if kernel == FAST_KERNEL and threads == 1:  # the iterator's set-up costs more than it saves
+            for element in left:
+                try:
+                    raw = _geom.create_shape(settings, element, geometry_library=kernel, logger=logger)
+                except RuntimeError:
+                    continue
+                if (shape := _shape(element, raw)) is not None:
+                    shapes[element.id()] = shape
+                if tick:
+                    tick(len(shapes), len(wanted))
+            continue
         iterator = _geom.iterator(settings, model.file, threads, include=left, geometry_library=kernel, logger=logger)
         if iterator.initialize():
             while True:
