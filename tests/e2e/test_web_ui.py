@@ -1,6 +1,7 @@
 """The web UI in a real browser against `twinhood serve` on a demo community: log in, the map and its
 first paint, a building in 3D, a person's profile, the relationship explorer, and an alarm raised
-over MQTT while the page is open, acknowledged on the alarm desk. Screenshots go to docs/screenshots/."""
+over MQTT while the page is open, acknowledged on the alarm desk. Screenshots go to docs/screenshots/
+with TWINHOOD_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
