@@ -12,6 +12,7 @@ import pytest
 from neo4j.exceptions import ConstraintError
 
 from graph import NODE_TYPES, RELATIONS, GraphStore, Person, cypher
+from graph.ontology import RELATION_OF_MODEL
 from tests.samples import LINKS, NODES
 
 
@@ -38,6 +39,17 @@ def test_relationship_upsert_shape_runs(store: GraphStore, rel_type: str) -> Non
     assert store.link([link]) == 1
     edges = store.neighbourhood(link.start, hops=1, rel_types=[rel_type]).edges
     assert [(e.uid, e.type, e.start, e.end) for e in edges] == [(link.uid, rel_type, link.start, link.end)]
+
+
+def test_every_label_and_relationship_type_written_together_in_one_statement(store: GraphStore) -> None:
+    nodes, links = list(NODES.values()), list(LINKS.values())
+    assert store.write(nodes, links) == (len(nodes), len(links))
+    for node in nodes:
+        back = store.get(node.uid)
+        assert back.model_dump(exclude={"ingested_at"}) == node.model_dump(exclude={"ingested_at"})
+    for link in links:
+        (back_link,) = store.links(RELATION_OF_MODEL[type(link)].type)
+        assert back_link.model_dump(exclude={"ingested_at"}) == link.model_dump(exclude={"ingested_at"})
 
 
 def test_uid_uniqueness_is_enforced_by_the_server(store: GraphStore) -> None:
