@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from graph import GraphStore, TwinhoodError, UnknownEntity
 from graph import uid as uids
@@ -204,6 +205,9 @@ class AlarmRecord:
     building: str | None = None
     grid: str | None = None
     assignees: tuple[str, ...] = ()
+    unlocked: tuple[str, ...] = ()
+    """The access doors its linkage commanded to unlock (the broker took each command)."""
+    unlocked_at: datetime | None = None
 
     @property
     def live(self) -> bool:
@@ -415,21 +419,22 @@ class AlarmBus:
 _COLUMNS = (
     "uid, rule, kind, condition, entity, device, severity, status, description, count, normal_streak, opened_at, "
     "last_seen, first_event, last_event, acknowledged_at, dispatched_at, resolved_at, closed_at, cleared_at, "
-    "handler, clear_event, cameras, history, building, grid, assignees"
+    "handler, clear_event, cameras, history, building, grid, assignees, unlocked, unlocked_at"
 )
 _UPSERT: Final = text(
     f"INSERT INTO alarm_state ({_COLUMNS}) VALUES (:uid, :rule, :kind, :condition, :entity, :device, :severity, "
     ":status, :description, :count, :normal_streak, :opened_at, :last_seen, :first_event, :last_event, "
     ":acknowledged_at, :dispatched_at, :resolved_at, :closed_at, :cleared_at, :handler, :clear_event, :cameras, "
-    "CAST(:history AS jsonb), :building, :grid, :assignees) "
+    "CAST(:history AS jsonb), :building, :grid, :assignees, :unlocked, :unlocked_at) "
     "ON CONFLICT (uid) DO UPDATE SET severity = EXCLUDED.severity, status = EXCLUDED.status, "
     "count = EXCLUDED.count, normal_streak = EXCLUDED.normal_streak, last_seen = EXCLUDED.last_seen, "
     "last_event = EXCLUDED.last_event, acknowledged_at = EXCLUDED.acknowledged_at, "
     "dispatched_at = EXCLUDED.dispatched_at, resolved_at = EXCLUDED.resolved_at, closed_at = EXCLUDED.closed_at, "
     "cleared_at = EXCLUDED.cleared_at, handler = EXCLUDED.handler, clear_event = EXCLUDED.clear_event, "
     "cameras = EXCLUDED.cameras, history = EXCLUDED.history, building = EXCLUDED.building, grid = EXCLUDED.grid, "
-    "assignees = EXCLUDED.assignees"
+    "assignees = EXCLUDED.assignees"  # not `unlocked`: only the linkage sets it (_UNLOCKED)
 )
+_UNLOCKED: Final = text("UPDATE alarm_state SET unlocked = :doors, unlocked_at = :at WHERE uid = :uid")
 
 
 _FIND: Final = (
@@ -478,6 +483,7 @@ def _record(row: Any) -> AlarmRecord:
     data["cameras"] = tuple(data["cameras"] or ())
     data["history"] = tuple(data["history"] or ())
     data["assignees"] = tuple(data["assignees"] or ())
+    data["unlocked"] = tuple(data["unlocked"] or ())
     return AlarmRecord(**data)
 
 
@@ -485,6 +491,7 @@ def _params(record: AlarmRecord) -> dict[str, Any]:
     data = {f: getattr(record, f) for f in record.__dataclass_fields__}
     data["cameras"] = list(record.cameras)
     data["assignees"] = list(record.assignees)
+    data["unlocked"] = list(record.unlocked)
     data["history"] = json.dumps(list(record.history))
     return data
 
@@ -503,7 +510,7 @@ class AlarmEngine:
     store: GraphStore
     directory: DeviceDirectory
     bus: AlarmBus = field(default_factory=AlarmBus)
-    publish: Callable[[str, bytes], None] | None = None
+    publish: Callable[[str, bytes], bool | None] | None = None
     topic_root: str = "twinhood"
     default_estate: str = "default"
     handler_roles: tuple[str, ...] = ("grid_worker",)
@@ -589,19 +596,21 @@ class AlarmEngine:
         return len(records)
 
     def announce(self, changes: Sequence[AlarmChange]) -> None:
-        """After commit: push changes to subscribers and send linkage commands for newly opened alarms."""
-        if not changes:
-            return
-        self.bus.publish(changes)
+        """After commit: send linkage commands for newly opened alarms (recording the doors unlocked), push
+        them to their handlers, and publish every change to subscribers."""
+        announced = []
         for change in changes:
             log.info(
                 "alarm",
                 extra={"alarm": change.alarm.uid, "change": change.change, "count": change.alarm.count},
             )
             if change.change == "opened":
-                self._push(change.alarm)
                 if change.alarm.kind in FIRE_KINDS:
-                    self._unlock(change.alarm)
+                    change = replace(change, alarm=self._unlock(change.alarm))
+                self._push(change.alarm)
+            announced.append(change)
+        if announced:
+            self.bus.publish(announced)
 
     def transition(self, alarm_uid: str, to: str, handler: str | None, at: datetime | None = None) -> AlarmRecord:
         """Move an alarm along the disposal workflow, or raise IllegalTransition naming what is allowed."""
@@ -686,22 +695,36 @@ class AlarmEngine:
                 return (hits[0].uid,)
         return ()
 
-    def _unlock(self, alarm: AlarmRecord) -> None:
+    def _unlock(self, alarm: AlarmRecord) -> AlarmRecord:
+        """Command every access door of the alarm's building to unlock (6.2.1.5 e); return the alarm with
+        the doors whose command the broker took, as recorded in `alarm_state`."""
         if self.publish is None or alarm.device is None:
             log.warning("no publisher for linkage", extra={"alarm": alarm.uid})
-            return
+            return alarm
         info = next(
             (d for d in self.directory.resolve([_code(alarm.device)]).values()),
             None,
         )
         if info is None or info.building is None:
             log.warning("fire alarm outside a building: nothing to unlock", extra={"alarm": alarm.uid})
-            return
+            return alarm
+        doors = []
         for door in self.directory.access_doors(info.building):
             topic = f"{self.topic_root}/{door.estate_code or self.default_estate}/commands/{door.code}"
             body = {"command": "unlock", "reason": alarm.uid, "building": info.building, "kind": alarm.kind}
-            self.publish(topic, json.dumps(body).encode())
+            if self.publish(topic, json.dumps(body).encode()) is False:
+                log.error("linkage: unlock not sent", extra={"alarm": alarm.uid, "door": door.uid, "topic": topic})
+                continue
+            doors.append(door.uid)
             log.info("linkage: unlock", extra={"alarm": alarm.uid, "door": door.uid, "topic": topic})
+        unlocked = replace(alarm, unlocked=tuple(doors), unlocked_at=datetime.now(UTC))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(_UNLOCKED, {"doors": doors, "at": unlocked.unlocked_at, "uid": alarm.uid})
+        except SQLAlchemyError:  # the doors were commanded; only the record of it is missing
+            log.exception("linkage: the unlocked doors were not recorded", extra={"alarm": alarm.uid})
+            return alarm
+        return unlocked
 
 
 def _code(device_uid: str) -> str:

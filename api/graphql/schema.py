@@ -271,6 +271,10 @@ class AlarmState:
     building: str | None
     grid: str | None
     assignees: list[str]
+    unlocked: list[str] = strawberry.field(
+        description="the access doors the alarm's linkage commanded to unlock (the broker took each command)"
+    )
+    unlocked_at: datetime | None
     history: JSON
     live: bool
 
@@ -309,6 +313,8 @@ def _alarm(record: AlarmRecord, ctx: Context) -> AlarmState:
         building=getattr(record, "building", None),
         grid=getattr(record, "grid", None),
         assignees=list(getattr(record, "assignees", ())),
+        unlocked=list(record.unlocked),
+        unlocked_at=record.unlocked_at,
         history=cast(JSON, list(record.history)),
         live=record.live,
     )

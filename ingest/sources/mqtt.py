@@ -177,11 +177,13 @@ class MqttSource:
             if m.qos > 0:
                 self.clients[m.connection].ack(m.mid, m.qos)
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        """Publish a message (a linkage command) on the first connection."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        """Publish a message (a linkage command) on the first connection; return whether the client took it."""
         info = self.clients[0].publish(topic, payload, qos=qos)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             log.error("mqtt publish failed", extra={"topic": topic, "rc": int(info.rc)})
+            return False
+        return True
 
     def close(self) -> None:
         """Disconnect every client; unacknowledged messages stay with the broker for the next session."""

@@ -266,6 +266,12 @@ def test_an_alarm_published_over_mqtt_appears_live_and_is_acknowledged(page: Pag
 
     row.click()  # linkage: a smoke alarm unlocks the building's access control
     expect(desk.locator(".linkage")).to_contain_text("unlock command sent to the building's access control")
+    (doors,) = served.sql(  # the doors the worker recorded as commanded, each shown on the desk
+        f"SELECT array_to_string(unlocked, ',') FROM alarm_state WHERE device = 'device:{device}'"
+    )[0]
+    assert doors.startswith("device:E01B02-")
+    for door in doors.split(","):
+        expect(desk.locator(f".linkage .doors a[data-uid='{door}']")).to_be_visible()
     row.get_by_role("button", name="Acknowledge").click()
     expect(row.locator(".status")).to_contain_text("acknowledged")
     expect(row.get_by_role("button", name="Dispatch")).to_be_visible()

@@ -460,8 +460,9 @@ def test_repeated_smoke_alarm_is_one_alarm_with_count(
 
 
 def test_fire_alarm_asks_to_unlock_its_buildings_doors(
-    spatial_engine: Engine, projector: Projector, published: list[tuple[str, bytes]]
+    spatial_engine: Engine, projector: Projector, published: list[tuple[str, bytes]], bus: AlarmBus
 ) -> None:
+    heard = bus.subscribe_queue()
     ingest(spatial_engine, [smoke("alarm", 1), smoke("alarm", 2)])
     projector.drain()
     topics = sorted(t for t, _ in published)
@@ -472,6 +473,27 @@ def test_fire_alarm_asks_to_unlock_its_buildings_doors(
         json.loads(p) == {"command": "unlock", "reason": alarm.uid, "building": "building:E01B01", "kind": "smoke"}
         for _, p in published
     )
+    assert alarm.unlocked == ("device:E01B01-U1-DOOR", "device:E01B01-U2-DOOR") and alarm.unlocked_at is not None
+    opened = [c.alarm for c in (heard.get_nowait() for _ in range(heard.qsize())) if c.change == "opened"]
+    assert [a.unlocked for a in opened] == [alarm.unlocked]  # subscribers hear of the alarm with what it unlocked
+
+
+def test_an_unlock_command_the_broker_refused_is_not_recorded_as_sent(
+    spatial_engine: Engine, community: GraphStore, bus: AlarmBus
+) -> None:
+    sent: list[str] = []
+
+    def publish(topic: str, payload: bytes) -> bool:  # the broker takes the first door's command only
+        sent.append(topic)
+        return len(sent) == 1
+
+    directory = DeviceDirectory(community)
+    alarms = AlarmEngine(spatial_engine, community, directory, bus, publish=publish)
+    projector = Projector(spatial_engine, community, directory=directory, alarms=alarms)
+    ingest(spatial_engine, [smoke("alarm", 1)])
+    projector.drain()
+    (alarm,) = alarms.alarms()
+    assert len(sent) == 2 and alarm.unlocked == ("device:E01B01-U1-DOOR",)
 
 
 def test_perimeter_alarm_attaches_the_nearest_camera(

@@ -1,19 +1,19 @@
 // The alarm desk: list and filter alarms, move them along the workflow (open → acknowledged →
 // dispatched → resolved → closed; the API says which moves are allowed next), and see what each
 // set off: the cameras a perimeter alarm was given, the staff it was assigned to, the door
-// controllers a fire alarm unlocks, and the alarm's history. New and changed alarms arrive live.
+// controllers a fire alarm's linkage commanded to unlock (as recorded when it opened), and the alarm's history. New and changed alarms arrive live.
 
 import { entityLink, esc, gql, subscribe, when } from "../api.js";
 
 const FIELDS = `uid rule kind condition entityUid device severity status description count openedAt lastSeen
-  acknowledgedAt dispatchedAt resolvedAt closedAt clearedAt handler cameras building grid assignees history live
+  acknowledgedAt dispatchedAt resolvedAt closedAt clearedAt handler cameras building grid assignees unlocked unlockedAt
+  history live
   nextStatuses entity { uid caption label }`;
 const LIST = `query($statuses: [String!], $kinds: [String!], $maxSeverity: Int, $liveOnly: Boolean!) {
   alarms(statuses: $statuses, kinds: $kinds, maxSeverity: $maxSeverity, liveOnly: $liveOnly, first: 200) { ${FIELDS} } }`;
 const MOVE = `mutation($uid: ID!, $to: AlarmStatus!) { transitionAlarm(uid: $uid, to: $to) {
   __typename ... on AlarmState { uid status } ... on IllegalTransitionProblem { current to allowed }
   ... on NotFound { uid } ... on ValidationProblem { field reason } } }`;
-const DOORS = `query($uid: ID!) { entity(uid: $uid) { ... on Building { devices { uid caption category } } } }`;
 const CHANGES = `subscription { alarmChanged { change alarm { uid status kind } } }`;
 const UNLOCKING = new Set(["smoke", "heat", "gas", "fire_door_open"]);
 const STATUSES = ["open", "acknowledged", "dispatched", "resolved", "closed", "cleared"];
@@ -92,7 +92,14 @@ export function mount(element) {
     if (selected) showLinkage(rows.find((a) => a.uid === selected));
   };
 
-  const showLinkage = async (a) => {
+  const doors = (a) => {
+    if (!UNLOCKING.has(a.kind)) return "no door linkage for this kind";
+    if (!a.unlockedAt) return '<span class="muted">no unlock command recorded (outside a building, or no publisher)</span>';
+    const sent = a.unlocked.length ? a.unlocked.map((d) => entityLink(d)).join(", ") : '<span class="muted">no access doors</span>';
+    return `unlock command sent to the building's access control at ${esc(when(a.unlockedAt))}: ${sent}`;
+  };
+
+  const showLinkage = (a) => {
     if (!a) {
       detail.hidden = true;
       return;
@@ -108,20 +115,9 @@ export function mount(element) {
         <li>cameras shown: ${a.cameras.length ? a.cameras.map((c) => entityLink(c)).join(", ") : '<span class="muted">none</span>'}</li>
         <li>assigned to: ${a.assignees.length ? a.assignees.map((s) => entityLink(s)).join(", ") : '<span class="muted">nobody (no grid staff)</span>'}</li>
         <li>building ${a.building ? entityLink(a.building) : "—"} · grid ${a.grid ? entityLink(a.grid) : "—"}</li>
-        <li class="doors">${UNLOCKING.has(a.kind) ? "unlock command sent to the building's access control: …" : "no door linkage for this kind"}</li>
+        <li class="doors">${doors(a)}</li>
       </ul>
       <h4>History</h4><ul>${history || '<li class="muted">no moves yet</li>'}</ul>`;
-    if (UNLOCKING.has(a.kind) && a.building) {
-      try {
-        const { entity } = await gql(DOORS, { uid: a.building });
-        const doors = (entity?.devices ?? []).filter((d) => d.category === "access_control");
-        detail.querySelector(".doors").innerHTML =
-          `unlock command sent to the building's access control: ` +
-          (doors.length ? doors.map((d) => entityLink(d.uid, d.caption)).join(", ") : '<span class="muted">none installed</span>');
-      } catch (exc) {
-        detail.querySelector(".doors").textContent = exc.message;
-      }
-    }
   };
 
   body.addEventListener("click", async (event) => {

@@ -1,4 +1,4 @@
-import{a as e,c as t,i as n,r}from"./index-BrPGcja2.js";var i=new Set([`person`,`vehicle`,`house`]),a=`query($uid: ID!, $after: String) { profile(uid: $uid, eventsAfter: $after, eventsLimit: 20) }`,o=`query($uid: ID!) {
+import{a as e,c as t,i as n,r}from"./index-BNBd5iUz.js";var i=new Set([`person`,`vehicle`,`house`]),a=`query($uid: ID!, $after: String) { profile(uid: $uid, eventsAfter: $after, eventsLimit: 20) }`,o=`query($uid: ID!) {
   entity(uid: $uid) {
     uid label caption source maskedFields
     ... on Building { code name address floorsAbove use heightM }

@@ -1,1 +1,0 @@
-import{t as e}from"./profile-panel-BFi5rBdV.js";function t(t,n){t.innerHTML=`<article class="card profile-page"></article>`;let r=t.querySelector(`article`);n.arg?e(r,n.arg,{onTrajectory:e=>location.hash=`#/map?trajectory=${encodeURIComponent(e)}`}):r.innerHTML=`<p class="muted">open a profile from the map, the explorer, the 3D view or an alarm</p>`}export{t as mount};
