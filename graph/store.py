@@ -280,6 +280,14 @@ def _share(rows: list[list[Any]], columns: list[cypher.Column]) -> tuple[tuple[b
     return shared, listed, [v for v, s in zip(first, shared, strict=True) if s]
 
 
+def _by_label(uids: Iterable[str]) -> dict[str, list[str]]:
+    """Group uids by their label (once each, in order), rejecting a malformed one."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for u in dict.fromkeys(uids):
+        out[_label_of(u)].append(u)
+    return out
+
+
 def _label_of(uid: str, expected: str | None = None) -> str:
     """Return the label of a uid, rejecting a malformed one (or one of another label) up front."""
     try:
@@ -536,9 +544,7 @@ class GraphStore:
 
     def get_many(self, uids: Iterable[str]) -> dict[str, Node]:
         """Return the nodes that exist among `uids`, keyed by uid (one query per label)."""
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for u in dict.fromkeys(uids):
-            by_label[_label_of(u)].append(u)
+        by_label = _by_label(uids)
         return {
             r["uid"]: node_from_props(r["labels"], r["props"])
             for label, wanted in by_label.items()
@@ -547,16 +553,12 @@ class GraphStore:
 
     def existing(self, uids: Iterable[str]) -> set[str]:
         """Return the uids among `uids` that name a node (one query per label; no property is read)."""
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for u in dict.fromkeys(uids):
-            by_label[_label_of(u)].append(u)
+        by_label = _by_label(uids)
         return {r["uid"] for label, wanted in by_label.items() for r in self._read(cypher.existing(label), uids=wanted)}
 
     def properties(self, uids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return every stored property of the nodes among `uids`, derived ones too (roll-ups, scores), by uid."""
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for u in dict.fromkeys(uids):
-            by_label[_label_of(u)].append(u)
+        by_label = _by_label(uids)
         return {
             r["uid"]: typed(NODE_TYPES[label], r["props"])
             for label, wanted in by_label.items()
@@ -665,9 +667,7 @@ class GraphStore:
     def _attached(
         self, label: str, rel_type: str, uids: Iterable[str], statuses: Sequence[str]
     ) -> dict[str, list[Node]]:
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for u in dict.fromkeys(uids):
-            by_label[_label_of(u)].append(u)
+        by_label = _by_label(uids)
         out: dict[str, list[Node]] = {u: [] for us in by_label.values() for u in us}
         for target, wanted in by_label.items():
             for r in self._read(_attached_query(label, rel_type, target), uids=wanted, statuses=list(statuses)):
@@ -796,9 +796,7 @@ class GraphStore:
         One query per label among `uids` (a DataLoader's batch is usually one label: one round
         trip), so a nested API query costs one graph read per level, not one per parent.
         """
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for u in dict.fromkeys(uids):
-            by_label[_label_of(u)].append(u)
+        by_label = _by_label(uids)
         out: dict[str, list[tuple[Node, dict[str, Any]]]] = {u: [] for us in by_label.values() for u in us}
         for label, wanted in by_label.items():
             try:
