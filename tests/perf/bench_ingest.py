@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,7 @@ class Prober(threading.Thread):
         self.store, self.rollups = store, rollups
         self.sent: dict[str, float] = {}
         self.seen: dict[str, float] = {}
+        self.waiting: dict[str, None] = {}  # sent, not yet seen, oldest first
         self.readings: dict[str, tuple[str, datetime]] = {}  # probe uid → (device uid, ts)
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -176,16 +178,18 @@ class Prober(threading.Thread):
         event_uid = uids.event(event["id"])
         with self.lock:
             self.sent[event_uid] = at
+            self.waiting[event_uid] = None
             if self.rollups and KINDS[event["kind"]].telemetry:
                 self.readings[event_uid] = (uids.device(event["device"]), datetime.fromisoformat(event["ts"]))
 
-    def outstanding(self) -> list[str]:
+    def outstanding(self, most: int | None = None) -> list[str]:
+        """The oldest `most` probes (all when None) not seen yet: no scan of every probe sent, 20 times a second."""
         with self.lock:
-            return [u for u in self.sent if u not in self.seen]
+            return list(islice(self.waiting, most))
 
     def run(self) -> None:
         while not self.done.is_set():
-            waiting = self.outstanding()[: self.window]
+            waiting = self.outstanding(self.window)
             events = [u for u in waiting if u not in self.readings]
             readings = {u: self.readings[u] for u in waiting if u in self.readings}
             found = self.store.existing(events) if events else set()
@@ -200,6 +204,7 @@ class Prober(threading.Thread):
             with self.lock:
                 for u in found:
                     self.seen.setdefault(u, now)
+                    self.waiting.pop(u, None)
             time.sleep(0.05)
 
 
@@ -280,8 +285,8 @@ def run(args: argparse.Namespace, rollups: bool) -> dict[str, Any]:
         for info in infos:
             info.wait_for_publish(120)
         published = time.time()
-        stalled_since, last_missing = time.time(), len(prober.outstanding())
-        while (missing := len(prober.outstanding())) and time.time() - stalled_since < 60:
+        stalled_since, last_missing = time.time(), len(prober.waiting)
+        while (missing := len(prober.waiting)) and time.time() - stalled_since < 60:
             if missing != last_missing:
                 stalled_since, last_missing = time.time(), missing
             time.sleep(0.2)
