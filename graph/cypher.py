@@ -82,9 +82,10 @@ def upsert_together(nodes: tuple[type[Node], ...], links: tuple[tuple[str, str, 
     """MERGE batches of nodes, then batches of relationships between them, in one statement.
 
     Batch i is `$rows<i>`: `nodes` (one model each) come first, then `links` ((type, start label,
-    end label) each), as :func:`upsert_nodes` writes nodes; `written` lists
-    how many of each batch were written. One statement is one round trip where a statement per
-    batch was one each (an IFC model's dozen batches took 10-18 ms on ArcadeDB, this 4-5 ms).
+    end label) each), in the map rows :func:`upsert_nodes` takes (a relationship's with `start`
+    and `end`); `written` lists how many of each batch were written. One statement is one round
+    trip where a statement per batch was one each (an IFC model's dozen batches took 10-18 ms on
+    ArcadeDB, this 4-5 ms).
     Each batch is unwound and counted in turn, carrying the counts before it (plain openCypher,
     no subqueries), so a batch of relationships none of whose ends exist leaves no row: then
     there is no record at all.
