@@ -514,6 +514,7 @@ class AlarmEngine:
     topic_root: str = "twinhood"
     default_estate: str = "default"
     handler_roles: tuple[str, ...] = ("grid_worker",)
+    _told_unpublished: bool = field(default=False, init=False, repr=False)
 
     def observe(self, conn: Connection, items: Sequence[tuple[Event, DeviceInfo | None]]) -> list[AlarmChange]:
         """Apply the rules to events (oldest first) in the caller's transaction and mirror the changed alarms.
@@ -598,6 +599,10 @@ class AlarmEngine:
     def announce(self, changes: Sequence[AlarmChange]) -> None:
         """After commit: send linkage commands for newly opened alarms (recording the doors unlocked), push
         them to their handlers, and publish every change to subscribers."""
+        if self.publish is None and not self._told_unpublished and any(c.change == "opened" for c in changes):
+            # said once, not for every alarm (the demo and `detect simulate` project a month without one)
+            log.warning("no publisher: opened alarms are neither pushed to their handlers nor linked to doors")
+            self._told_unpublished = True
         announced = []
         for change in changes:
             log.info(
@@ -676,7 +681,7 @@ class AlarmEngine:
             log.warning("no one is responsible for this alarm's grid", extra={"alarm": alarm.uid, "grid": alarm.grid})
             return
         if self.publish is None:
-            log.warning("no publisher to push the alarm to its handlers", extra={"alarm": alarm.uid})
+            log.debug("no publisher to push the alarm to its handlers", extra={"alarm": alarm.uid})
             return
         info = next(iter(self.directory.resolve([_code(alarm.device)]).values()), None) if alarm.device else None
         estate = (info.estate_code if info else None) or self.default_estate
@@ -699,7 +704,7 @@ class AlarmEngine:
         """Command every access door of the alarm's building to unlock (6.2.1.5 e); return the alarm with
         the doors whose command the broker took, as recorded in `alarm_state`."""
         if self.publish is None or alarm.device is None:
-            log.warning("no publisher for linkage", extra={"alarm": alarm.uid})
+            log.debug("no publisher or no device for linkage", extra={"alarm": alarm.uid})
             return alarm
         info = next(
             (d for d in self.directory.resolve([_code(alarm.device)]).values()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -476,6 +477,20 @@ def test_fire_alarm_asks_to_unlock_its_buildings_doors(
     assert alarm.unlocked == ("device:E01B01-U1-DOOR", "device:E01B01-U2-DOOR") and alarm.unlocked_at is not None
     opened = [c.alarm for c in (heard.get_nowait() for _ in range(heard.qsize())) if c.change == "opened"]
     assert [a.unlocked for a in opened] == [alarm.unlocked]  # subscribers hear of the alarm with what it unlocked
+
+
+def test_an_engine_without_a_publisher_says_so_once_not_for_every_alarm(
+    spatial_engine: Engine, community: GraphStore, bus: AlarmBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    alarms = AlarmEngine(spatial_engine, community, DeviceDirectory(community), bus)  # as the demo projects
+    projector = Projector(spatial_engine, community, directory=alarms.directory, alarms=alarms, batch_size=1)
+    ingest(spatial_engine, [smoke("alarm", 1), smoke("alarm", 2, "E01B01-U1-F04-SMOKE")])
+    with caplog.at_level(logging.WARNING, logger="ingest.alarms"):
+        projector.drain()
+    assert len(alarms.alarms()) == 2
+    assert [r.getMessage() for r in caplog.records if "publisher" in r.getMessage()] == [
+        "no publisher: opened alarms are neither pushed to their handlers nor linked to doors"
+    ]
 
 
 def test_an_unlock_command_the_broker_refused_is_not_recorded_as_sent(
