@@ -24,7 +24,7 @@ from api.routes import ROUTERS
 from api.security.gatekeeper import Gatekeeper
 from api.security.guards import ROUTE_GUARDS
 from api.security.settings import SecuritySettings
-from graph import TwinhoodError
+from graph import TwinhoodError, heap
 
 log = logging.getLogger(__name__)
 WEB_UI = Path(__file__).resolve().parent / "static"
@@ -63,6 +63,8 @@ def create_app(services: Services | None = None) -> FastAPI:
             await run_in_threadpool(app.state.services.security.users.seed_roles)
         except SQLAlchemyError as exc:  # PostGIS down: serve anyway, /healthz says so
             log.warning("could not seed the roles", extra={"error": str(exc).splitlines()[0]})
+        if owned:  # its own process (`twinhood serve`), not a test's
+            heap.settle()
         try:
             yield
         finally:

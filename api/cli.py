@@ -21,7 +21,7 @@ from rich.table import Table
 
 from api import stack
 from api.bootstrap import Services, build_services
-from graph import GraphSettings, Subgraph, TwinhoodError
+from graph import GraphSettings, Subgraph, TwinhoodError, heap
 from spatial import SpatialError, import_gis
 from spatial.search import Mode
 from spatial.search import search as search_documents_by
@@ -370,6 +370,7 @@ def ingest_worker(
             services.engine, services.graph, IngestSettings(), client_id=client_id, consume=consume, project=project
         )
         console.print(f"[cyan]•[/] consuming {IngestSettings().mqtt_url}; Ctrl-C to stop")
+        heap.settle()
         counters = worker.run(stop)
     _json(asdict(counters))
 

@@ -27,7 +27,7 @@ import neo4j.exceptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from graph import GraphSettings, GraphStore, TwinhoodError
+from graph import GraphSettings, GraphStore, TwinhoodError, heap
 from ingest.alarms import AlarmBus, AlarmEngine
 from ingest.devices import DeviceDirectory
 from ingest.events import parse_message
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             consume=not args.project_only,
             project=not args.no_project,
         )
+        heap.settle()
         counters = worker.run(stop)
     finally:
         store.close()
