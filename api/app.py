@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import neo4j.exceptions
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Services, ServicesDep, build_services
-from api.routes import ROUTERS
+from api.routes import ROUTERS, graphql
 from api.security.gatekeeper import Gatekeeper
 from api.security.guards import ROUTE_GUARDS
 from api.security.settings import SecuritySettings
@@ -89,6 +90,15 @@ def create_app(services: Services | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router, dependencies=ROUTE_GUARDS.get(router.prefix, []))
+    app.router.routes.extend(graphql.ROUTES)
+    rest_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = rest_openapi()  # built once, then cached by FastAPI
+        document["paths"].setdefault("/graphql", graphql.OPENAPI)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     # the web UI (built from web/ by `npm run build`), after the API so no route is shadowed
     app.mount("/", StaticFiles(directory=WEB_UI, html=True, check_dir=False), name="web")
     # the middleware added last runs first: CORS answers preflights, then the gatekeeper refuses, limits, counts, audits

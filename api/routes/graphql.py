@@ -4,6 +4,10 @@ HTTP requests carry `Authorization: Bearer <token>`; a request without a valid t
 (only the GraphiQL page itself loads without one). A WebSocket (graphql-transport-ws) sends the
 token in `connection_init`'s payload as ``{"Authorization": "Bearer <token>"}`` (or
 ``{"token": "<token>"}``); an invalid one closes the socket with 4403.
+
+It is strawberry's ASGI app on a plain Starlette route, not a FastAPI router: FastAPI's
+dependency solving and routing layers cost a fifth of a small query's time and give GraphQL
+nothing (its schema is the SDL in `api/schema.graphql`; OpenAPI documents the REST routes).
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from typing import Any
 
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UnsetType
 
 from api.graphql.context import Context
@@ -26,28 +33,31 @@ def _token(connection: HTTPConnection) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def get_context(connection: HTTPConnection) -> Context:
-    """Build the operation's context; an HTTP request without a valid token is refused with 401."""
-    services = connection.app.state.services
-    client = connection.client.host if connection.client else None
-    if connection.scope["type"] == "websocket":
-        return Context(services, None, client)
-    token = _token(connection)
-    ide_page = connection.scope["method"] == "GET" and "query" not in connection.query_params
-    if token is None:
-        if ide_page:
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TwinhoodGraphQL(GraphQL[Context, None]):
+    """The GraphQL app: a context per operation, HTTP callers authenticated by their bearer token,
+    WebSocket callers at `connection_init`."""
+
+    async def get_context(self, request: HTTPConnection, response: Response | WebSocket) -> Context:
+        """Build the operation's context; an HTTP request without a valid token is refused with 401."""
+        services = request.app.state.services
+        client = request.client.host if request.client else None
+        if request.scope["type"] == "websocket":
             return Context(services, None, client)
-        raise HTTPException(401, "no bearer token; log in at POST /auth/login", headers={"WWW-Authenticate": "Bearer"})
-    try:
-        principal = await services.security.principal_async(token)
-    except Unauthenticated as exc:
-        raise HTTPException(401, exc.reason, headers={"WWW-Authenticate": "Bearer"}) from None
-    connection.state.principal = principal
-    return Context(services, principal, client)
-
-
-class TwinhoodGraphQLRouter(GraphQLRouter[Context, None]):
-    """The GraphQL router, authenticating WebSocket connections at `connection_init`."""
+        token = _token(request)
+        if token is None:
+            if request.scope["method"] == "GET" and "query" not in request.query_params:
+                return Context(services, None, client)  # the GraphiQL page: it asks for nothing yet
+            raise _unauthorized("no bearer token; log in at POST /auth/login")
+        try:
+            principal = await services.security.principal_async(token)
+        except Unauthenticated as exc:
+            raise _unauthorized(exc.reason) from None
+        request.state.principal = principal
+        return Context(services, principal, client)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params: dict[str, Any] = context.connection_params or {}
@@ -62,4 +72,45 @@ class TwinhoodGraphQLRouter(GraphQLRouter[Context, None]):
         return await super().on_ws_connect(context)
 
 
-router = TwinhoodGraphQLRouter(schema, path="/graphql", context_getter=get_context, tags=["graphql"])
+graphql_app = TwinhoodGraphQL(schema)
+ROUTES: list[BaseRoute] = [
+    Route("/graphql", graphql_app, methods=["GET", "POST"]),
+    WebSocketRoute("/graphql", graphql_app),
+]
+"""`/graphql` over HTTP (GraphiQL on a GET without a query) and WebSocket."""
+
+_REFUSED = {"401": {"description": "no valid bearer token"}}
+_ANSWER = {"200": {"description": "the GraphQL response: `data` and/or `errors` (with `extensions.code`)"}, **_REFUSED}
+OPENAPI: dict[str, Any] = {
+    "get": {
+        "tags": ["graphql"],
+        "summary": "GraphiQL in a browser; with `query`, a query operation",
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            for name in ("query", "variables", "operationName")
+        ],
+        "responses": _ANSWER,
+    },
+    "post": {
+        "tags": ["graphql"],
+        "summary": "Run a GraphQL operation (see api/schema.graphql)",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "query": {"type": "string"},
+                            "variables": {"type": "object"},
+                            "operationName": {"type": "string"},
+                            "extensions": {"type": "object"},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": _ANSWER,
+    },
+}
+"""How OpenAPI describes `/graphql` (the app adds it to the REST routes' document)."""
