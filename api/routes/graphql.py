@@ -7,7 +7,8 @@ token in `connection_init`'s payload as ``{"Authorization": "Bearer <token>"}`` 
 
 It is strawberry's ASGI app on a plain Starlette route, not a FastAPI router: FastAPI's
 dependency solving and routing layers cost a fifth of a small query's time and give GraphQL
-nothing (its schema is the SDL in `api/schema.graphql`; OpenAPI documents the REST routes).
+nothing. OpenAPI describes the endpoint (:data:`OPENAPI`); its operations are the SDL in
+`api/schema.graphql`.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ ROUTES: list[BaseRoute] = [
 ]
 """`/graphql` over HTTP (GraphiQL on a GET without a query) and WebSocket."""
 
-_REFUSED = {"401": {"description": "no valid bearer token"}}
-_ANSWER = {"200": {"description": "the GraphQL response: `data` and/or `errors` (with `extensions.code`)"}, **_REFUSED}
+_ANSWER = {
+    "200": {"description": "the GraphQL response: `data` and/or `errors` (with `extensions.code`)"},
+    "401": {"description": "no valid bearer token"},
+}
 OPENAPI: dict[str, Any] = {
     "get": {
         "tags": ["graphql"],
