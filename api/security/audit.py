@@ -12,7 +12,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +60,7 @@ class AuditLog:
     def __init__(self, engine: Engine, interval_s: float = 0.2, batch: int = 500) -> None:
         self.engine, self.interval_s, self.batch = engine, interval_s, batch
         self._queue: queue.SimpleQueue[AuditEntry | threading.Event] = queue.SimpleQueue()
+        self._hurry = threading.Event()  # set by flush: write now, do not wait out the interval
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -75,6 +75,7 @@ class AuditLog:
             return
         done = threading.Event()
         self._queue.put(done)
+        self._hurry.set()
         if not done.wait(timeout_s):
             raise TimeoutError(f"the audit log was not written within {timeout_s} s")
 
@@ -114,15 +115,20 @@ class AuditLog:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            items: list[AuditEntry | threading.Event] = [first]
-            deadline = time.monotonic() + self.interval_s
-            while len(items) < self.batch and not isinstance(items[-1], threading.Event):
+            items: list[AuditEntry | threading.Event] = [self._queue.get()]
+            if isinstance(items[0], AuditEntry):
+                # the entries of the next interval gather while the writer sleeps: a writer that
+                # waited on the queue would be woken by every request's entry, taking the GIL from it
+                self._hurry.wait(self.interval_s)
+            self._hurry.clear()
+            while True:
                 try:
-                    items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write([i for i in items if isinstance(i, AuditEntry)])
+            entries = [i for i in items if isinstance(i, AuditEntry)]
+            for start in range(0, len(entries), self.batch):
+                self._write(entries[start : start + self.batch])
             for item in items:
                 if isinstance(item, threading.Event):
                     item.set()
