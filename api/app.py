@@ -64,11 +64,13 @@ def create_app(services: Services | None = None) -> FastAPI:
             await run_in_threadpool(app.state.services.security.users.seed_roles)
         except SQLAlchemyError as exc:  # PostGIS down: serve anyway, /healthz says so
             log.warning("could not seed the roles", extra={"error": str(exc).splitlines()[0]})
+        app.state.reads = app.state.services.graph.async_reads()  # GraphQL's, on this event loop
         if owned:  # its own process (`twinhood serve`), not a test's
             heap.settle()
         try:
             yield
         finally:
+            await app.state.reads.close()
             live = getattr(app.state.services, "_graphql_live", None)
             if live is not None:  # the GraphQL subscriptions' alarm feed
                 await run_in_threadpool(live.close)

@@ -24,7 +24,7 @@ from api.bootstrap import Services
 from api.security.users import Principal
 from graph.masking import ANONYMOUS, Viewer
 from graph.ontology import Node
-from graph.store import Step
+from graph.store import AsyncReads, Step
 
 Neighbours = list[tuple[Node, dict[str, Any]]]
 T = TypeVar("T")
@@ -45,15 +45,19 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 class Loaders:
-    """The DataLoaders of one operation: nodes by uid, and neighbours along each path asked for."""
+    """The DataLoaders of one operation: nodes by uid, and neighbours along each path asked for.
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    They read through the serving event loop's asyncio driver (:class:`graph.store.AsyncReads`),
+    not the blocking store in a thread.
+    """
+
+    def __init__(self, reads: AsyncReads) -> None:
+        self.reads = reads
         self.nodes: DataLoader[str, Node | None] = DataLoader(load_fn=self._load_nodes)
         self._neighbours: dict[tuple[Step, ...], DataLoader[str, Neighbours]] = {}
 
     async def _load_nodes(self, uids: Sequence[str]) -> list[Node | None]:
-        found = await blocking(self.services.graph.get_many, uids)
+        found = await self.reads.get_many(uids)
         return [found.get(u) for u in uids]
 
     def neighbours(self, steps: tuple[Step, ...]) -> DataLoader[str, Neighbours]:
@@ -62,7 +66,7 @@ class Loaders:
         if loader is None:
 
             async def load(uids: Sequence[str]) -> list[Neighbours]:
-                found = await blocking(self.services.graph.neighbours, uids, steps)
+                found = await self.reads.neighbours(uids, steps)
                 return [found.get(u, []) for u in uids]
 
             loader = self._neighbours[steps] = DataLoader(load_fn=load)
@@ -72,10 +76,10 @@ class Loaders:
 class Context(BaseContext):
     """The context of one GraphQL operation (or one WebSocket connection)."""
 
-    def __init__(self, services: Services, principal: Principal | None, client: str | None) -> None:
+    def __init__(self, services: Services, reads: AsyncReads, principal: Principal | None, client: str | None) -> None:
         super().__init__()
-        self.services, self.principal, self.client = services, principal, client
-        self.loaders = Loaders(services)
+        self.services, self.reads, self.principal, self.client = services, reads, principal, client
+        self.loaders = Loaders(reads)
         self.targets: dict[str, None] = {}
         self.person_read = False
         self.now = datetime.now(UTC)
@@ -111,5 +115,5 @@ class Context(BaseContext):
 
     def fresh(self) -> None:
         """Forget cached loads and noted targets (between the events of one subscription)."""
-        self.loaders = Loaders(self.services)
+        self.loaders = Loaders(self.reads)
         self.targets, self.person_read, self.now = {}, False, datetime.now(UTC)

@@ -44,21 +44,21 @@ class TwinhoodGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: HTTPConnection, response: Response | WebSocket) -> Context:
         """Build the operation's context; an HTTP request without a valid token is refused with 401."""
-        services = request.app.state.services
+        services, reads = request.app.state.services, request.app.state.reads
         client = request.client.host if request.client else None
         if request.scope["type"] == "websocket":
-            return Context(services, None, client)
+            return Context(services, reads, None, client)
         token = _token(request)
         if token is None:
             if request.scope["method"] == "GET" and "query" not in request.query_params:
-                return Context(services, None, client)  # the GraphiQL page: it asks for nothing yet
+                return Context(services, reads, None, client)  # the GraphiQL page: it asks for nothing yet
             raise _unauthorized("no bearer token; log in at POST /auth/login")
         try:
             principal = await services.security.principal_async(token)
         except Unauthenticated as exc:
             raise _unauthorized(exc.reason) from None
         request.state.principal = principal
-        return Context(services, principal, client)
+        return Context(services, reads, principal, client)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params: dict[str, Any] = context.connection_params or {}

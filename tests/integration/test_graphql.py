@@ -26,7 +26,7 @@ from graph import Device, Flags, GraphSettings, GraphStore, Person, RiskFlag, ui
 from graph.admin import create_database, drop_database
 from graph.generator import Community, generate
 from graph.masking import mask_value
-from graph.store import Step
+from graph.store import AsyncReads, Step
 from ingest.events import parse_message
 from ingest.intake import accept
 from spatial import SpatialSettings
@@ -134,21 +134,20 @@ NESTED = """query($uid: ID!) { entity(uid: $uid) { ... on Building {
   units { uid houses { uid room residents { uid name } } } } } }"""
 
 
-def test_building_units_houses_residents_match_the_graph_with_one_read_per_level(world: World) -> None:
+def test_building_units_houses_residents_match_the_graph_with_one_read_per_level(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     building = world.nodes("Building")[0]
     store = world.services.graph
     reads: list[str] = []
-    original = store._read
+    original = AsyncReads._read
 
-    def counting(query: str, **params: Any) -> Any:
+    async def counting(self: AsyncReads, query: str, params: dict[str, Any]) -> Any:
         reads.append(query)
-        return original(query, **params)
+        return await original(self, query, params)
 
-    store._read = counting  # type: ignore[method-assign]
-    try:
-        body = world.gql("police", NESTED, {"uid": building.uid})
-    finally:
-        del store._read
+    monkeypatch.setattr(AsyncReads, "_read", counting)
+    body = world.gql("police", NESTED, {"uid": building.uid})
     units = body["data"]["entity"]["units"]
     expected_units = store.neighbours([building.uid], [Step("LOCATED_IN", "in", "Unit")])[building.uid]
     assert sorted(u["uid"] for u in units) == sorted(n.uid for n, _ in expected_units)

@@ -6,7 +6,8 @@ serve`, unless `--workers`; rate limit off), and a `police` account logs in. Thr
 run by the baseline and by the API, alternating, best of `--rounds`:
 
 - (a) one entity by uid: a person with a few fields. Baseline: the store's `nodes_by_uid`
-  statement through the bare driver.
+  statement on the bare driver, as the store reads (an auto-commit transaction in a read
+  session, as the API's reads are too).
 - (b) building → houses → residents (3 levels): the API resolves it with DataLoaders in three
   graph reads; the baseline runs the same three statements (building by uid, its houses through
   its units, the residents of all those houses) through the bare driver.
@@ -95,20 +96,14 @@ class Baseline:
         self.viewer = target.viewer
 
     def a(self, uid: str) -> object:
-        return self.store.driver.execute_query(
-            cypher.nodes_by_uid("Person"), {"uids": [uid]}, database_=self.store.database
-        )
+        return self.store._read(cypher.nodes_by_uid("Person"), uids=[uid])
 
     def b(self, uid: str) -> object:
-        driver, db = self.store.driver, self.store.database
-        driver.execute_query(cypher.nodes_by_uid("Building"), {"uids": [uid]}, database_=db)
-        houses, _, _ = driver.execute_query(
-            _neighbours_query("Building", HOUSES), {"uids": [uid], "limit": 100_000}, database_=db
-        )
+        read = self.store._read
+        read(cypher.nodes_by_uid("Building"), uids=[uid])
+        houses = read(_neighbours_query("Building", HOUSES), uids=[uid], limit=100_000)
         house_uids = [r["props"]["uid"] for r in houses]
-        return driver.execute_query(
-            _neighbours_query("House", RESIDENTS), {"uids": house_uids, "limit": 100_000}, database_=db
-        )
+        return read(_neighbours_query("House", RESIDENTS), uids=house_uids, limit=100_000)
 
     def c(self, uid: str) -> object:
         return build_profile(uid, self.viewer, self.store, self.engine)
