@@ -61,6 +61,7 @@ NESTED = "query($u: ID!) { entity(uid: $u) { uid ... on Building { houses { uid 
 PROFILE = "query($u: ID!) { profile(uid: $u) }"
 HOUSES = (Step("LOCATED_IN", "in", "Unit"), Step("LOCATED_IN", "in", "House"))
 RESIDENTS = (Step("LIVES_IN", "in", "Person"),)
+FLOORED = ("a", "b")  # the workloads `tests/perf/floor_app.py` answers too
 
 
 @dataclass
@@ -184,8 +185,10 @@ def load(community: Community, store: GraphStore, engine: Engine) -> None:
         map_community(conn, community, placement)
 
 
-def serve(store: GraphStore, engine: Engine, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the API (`workers` processes) on the scratch databases; return it and its base URL."""
+def serve(
+    store: GraphStore, engine: Engine, workers: int, app: str = "api.app:create_app"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `app` (the API unless told; `workers` processes) on the scratch databases; return it and its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -195,7 +198,7 @@ def serve(store: GraphStore, engine: Engine, workers: int) -> tuple[subprocess.P
         "TWINHOOD_RATE_LIMIT_PER_MINUTE": "0",
         "TWINHOOD_WORKERS": str(workers),
     }
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port)]
     options = ["--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "300", "--workers", str(workers)]
     server = subprocess.Popen([*command, *options], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -208,7 +211,7 @@ def serve(store: GraphStore, engine: Engine, workers: int) -> tuple[subprocess.P
             pass
         if time.monotonic() > deadline or server.poll() is not None:
             server.kill()
-            raise RuntimeError("the API did not start")
+            raise RuntimeError(f"{app} did not start")
         time.sleep(0.2)
 
 
@@ -248,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         context = multiprocessing.get_context("spawn")
         pool = context.Pool(args.workers, _open, (target, context.Barrier(args.workers)))
         server, base = serve(store, engine, args.workers)
+        floor, floor_base = serve(store, engine, args.workers, "tests.perf.floor_app:create_app")
         try:
             token = httpx.post(f"{base}/auth/login", json={"username": "bench", "password": PASSWORD}).json()
             token = token["access_token"]
@@ -256,9 +260,11 @@ def main(argv: list[str] | None = None) -> int:
                 ("b", "(b) building→houses→residents", NESTED),
                 ("c", "(c) profile", PROFILE),
             ]
-            for key, _, query in workloads:  # warm both sides: JIT, pools, caches
+            for key, _, query in workloads:  # warm every side: JIT, pools, caches
                 baseline(pool, args.workers, key, keys[key][:100], args.clients)
                 over_http(base, token, query, keys[key][:100], args.clients)
+                if key in FLOORED:
+                    over_http(floor_base, token, query, keys[key][:100], args.clients)
             best: dict[tuple[str, str], Run] = {}
             for _ in range(args.rounds):
                 for key, _, query in workloads:
@@ -266,21 +272,25 @@ def main(argv: list[str] | None = None) -> int:
                         "baseline": baseline(pool, args.workers, key, keys[key], args.clients),
                         "api": over_http(base, token, query, keys[key], args.clients),
                     }
+                    if key in FLOORED:
+                        runs["floor"] = over_http(floor_base, token, query, keys[key], args.clients)
                     for side, run in runs.items():
                         if (key, side) not in best or run.rate > best[key, side].rate:
                             best[key, side] = run
         finally:
             pool.terminate()
-            server.terminate()
-            server.wait(20)
+            for process in (server, floor):
+                process.terminate()
+                process.wait(20)
             security.close()
 
     print(f"\n{'workload':<32}{'side':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     verdicts = []
     for key, name, _ in workloads:
-        for side in ("baseline", "api"):
-            run = best[key, side]
-            print(f"{name:<32}{side:<10}{run.rate:>9,.0f}{run.pct(50):>9.1f}{run.pct(99):>9.1f}")
+        for side in ("baseline", "floor", "api"):
+            if (key, side) in best:
+                run = best[key, side]
+                print(f"{name:<32}{side:<10}{run.rate:>9,.0f}{run.pct(50):>9.1f}{run.pct(99):>9.1f}")
         overhead = best[key, "baseline"].rate / best[key, "api"].rate
         p50 = best[key, "api"].pct(50) / best[key, "baseline"].pct(50)
         gated = key in ("a", "b")
@@ -289,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{'':<32}overhead: {overhead:.2f}x req/s, {p50:.2f}x p50"
             + (f" (target ≤ {TARGET}x) {verdict}" if gated else " (not gated)")
         )
+        if key in FLOORED:
+            floor_rate = best[key, "floor"].rate
+            print(
+                f"{'':<32}of which strawberry's floor: {best[key, 'baseline'].rate / floor_rate:.2f}x, "
+                f"our layers on top: {floor_rate / best[key, 'api'].rate:.2f}x"
+            )
         if gated:
             verdicts.append(overhead <= TARGET)
     mean = statistics.fmean(best[k, "api"].rate for k in ("a", "b"))
