@@ -23,10 +23,9 @@ from strawberry.fastapi import BaseContext
 from api.bootstrap import Services
 from api.security.users import Principal
 from graph.masking import ANONYMOUS, Viewer
-from graph.ontology import Node
-from graph.store import AsyncReads, Step
+from graph.store import AsyncReads, Step, StoredNode
 
-Neighbours = list[tuple[Node, dict[str, Any]]]
+Neighbours = list[tuple[StoredNode, dict[str, Any]]]
 T = TypeVar("T")
 
 STORE_THREADS: Final = 4
@@ -48,15 +47,16 @@ class Loaders:
     """The DataLoaders of one operation: nodes by uid, and neighbours along each path asked for.
 
     They read through the serving event loop's asyncio driver (:class:`graph.store.AsyncReads`),
-    not the blocking store in a thread.
+    not the blocking store in a thread, and give nodes as :class:`graph.store.StoredNode` (not
+    validated again: :func:`api.graphql.nodes.view_of` only shows them).
     """
 
     def __init__(self, reads: AsyncReads) -> None:
         self.reads = reads
-        self.nodes: DataLoader[str, Node | None] = DataLoader(load_fn=self._load_nodes)
+        self.nodes: DataLoader[str, StoredNode | None] = DataLoader(load_fn=self._load_nodes)
         self._neighbours: dict[tuple[Step, ...], DataLoader[str, Neighbours]] = {}
 
-    async def _load_nodes(self, uids: Sequence[str]) -> list[Node | None]:
+    async def _load_nodes(self, uids: Sequence[str]) -> list[StoredNode | None]:
         found = await self.reads.get_many(uids)
         return [found.get(u) for u in uids]
 

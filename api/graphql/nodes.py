@@ -32,7 +32,7 @@ from api.graphql.context import Context
 from api.security.permissions import READ_GRAPH, READ_PERSON
 from graph.masking import Viewer, mask_properties, masked_fields
 from graph.ontology import NODE_TYPES, Node
-from graph.store import Step
+from graph.store import Step, StoredNode
 
 PERSONAL_LABELS: Final = frozenset({"Person", "DefenceMember"})
 """Labels whose nodes are a person's data: reading them needs `read:person` and is audited as such."""
@@ -70,12 +70,12 @@ def _masked(label: str, viewer: Viewer) -> tuple[str, ...]:
     return tuple(masked_fields(label, viewer))
 
 
-def view_of(node: Node, ctx: Context, relation: dict[str, Any] | None = None) -> Any:
+def view_of(node: Node | StoredNode, ctx: Context, relation: dict[str, Any] | None = None) -> Any:
     """Return `node` as the caller may see it, cast to its GraphQL type; raise FORBIDDEN when they may not."""
     ctx.require(permission_for(node.label))
     ctx.note(node.uid, person=node.label in PERSONAL_LABELS)
     viewer = ctx.viewer
-    props = mask_properties(node.label, node.model_dump(), viewer)
+    props = mask_properties(node.label, node.props if isinstance(node, StoredNode) else node.model_dump(), viewer)
     for name in TEXT_FIELDS[node.label]:  # shown as text in GraphQL (a dict, a number in a Literal)
         value = props.get(name)
         if value is not None and not isinstance(value, str):

@@ -11,13 +11,14 @@ Person B ─LIVES_IN 2015–2018─► House 101 ◄─LIVES_IN 2019–─ Perso
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, date, datetime
 
 import pytest
 
 from graph import GraphStore, MissingEndpoints, UnknownEntity, ValidationError, uid
 from graph import ontology as o
-from graph.store import Step
+from graph.store import Neighbours, Step, StoredNode
 
 S = "hand-checked"
 A, B, C = uid.person("A"), uid.person("B"), uid.person("C")
@@ -189,6 +190,29 @@ def test_dates_and_datetimes_read_back_as_python_values_on_every_path(graph: Gra
     stays = {r.other.uid: r.properties for r in graph.relationships(H101, ["LIVES_IN"])}
     assert stays[B]["until"] == at(2018) and "until" not in stays[A]
     assert {n.uid: n.ingested_at is not None for n in graph.containers(H101)} == {U1: True, B1: True, E1: True}
+
+
+def test_async_reads_show_nodes_as_their_models_dump_them(graph: GraphStore) -> None:
+    """GraphQL's reads build no model: what they show must be what the model would (dates, defaults, no extras)."""
+    graph.upsert([o.Person(uid=A, source=S, name="甲", birth_date=date(1980, 5, 17), tags=["新"], key_person=True)])
+    graph._write(f"MATCH (n:Person {{uid: '{B}'}}) SET n.derived_score = 0.5 REMOVE n.key_person")  # not a field; gone
+    wanted = [n.uid for n in NODES]
+
+    async def read() -> tuple[dict[str, StoredNode], Neighbours[StoredNode]]:
+        reads = graph.async_reads()
+        try:
+            return await reads.get_many(wanted), await reads.neighbours([H101], [Step("LIVES_IN", "in", "Person")])
+        finally:
+            await reads.close()
+
+    shown, residents = asyncio.run(read())
+    models = graph.get_many(wanted)
+    dumped = {u: (m.label, m.model_dump()) for u, m in models.items()}
+    assert {u: (n.label, n.props) for u, n in shown.items()} == dumped
+    assert shown[A].props["birth_date"] == date(1980, 5, 17) and shown[B].props["key_person"] is False
+    assert "derived_score" not in shown[B].props
+    assert {(p.uid, rel["since"]) for p, rel in residents[H101]} == {(A, at(2019)), (B, at(2015))}
+    assert all(p.props == models[p.uid].model_dump() for p, _ in residents[H101])
 
 
 def _event(name: str, *ends: str) -> tuple[o.Node, list[o.Link]]:
