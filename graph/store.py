@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -220,18 +220,18 @@ def _native(value: Any) -> Any:
     return value
 
 
-def typed(model: type[Record], props: dict[str, Any], only_fields: bool = False) -> dict[str, Any]:
-    """Return stored properties as Python values, parsing the dates and datetimes read as text (cypher.properties).
+def typed(model: type[Record], props: dict[str, Any]) -> dict[str, Any]:
+    """Return stored properties as Python values, parsing the dates and datetimes read as text (cypher.properties)."""
+    return _typed(props, model.temporal_fields())
 
-    `only_fields` leaves out properties `model` has no field for (derived ones, e.g. roll-ups).
-    """
-    temporal = model.temporal_fields()
-    fields = model.model_fields if only_fields else None
+
+def _typed(props: dict[str, Any], temporal: dict[str, str], fields: Container[str] | None = None) -> dict[str, Any]:
+    """:func:`typed` with the model's temporal fields given; only the properties among `fields`, if given."""
     out = {}
     for name, value in props.items():
-        kind = temporal.get(name)
         if value is None or (fields is not None and name not in fields):
             continue  # stored properties are never null: a datetime the element lacks, read as text
+        kind = temporal.get(name)
         if kind is not None and isinstance(value, str):
             out[name] = datetime.fromisoformat(value) if kind == "datetime" else date.fromisoformat(value)
         else:
@@ -330,19 +330,18 @@ class StoredNode:
 
 
 @cache
-def _defaults(model: type[Record]) -> dict[str, Any]:
-    return {
-        name: info.get_default(call_default_factory=True)
-        for name, info in model.model_fields.items()
-        if not info.is_required()
-    }
+def _shape(labels: tuple[str, ...]) -> tuple[str, dict[str, str], frozenset[str], dict[str, Any]]:
+    """For nodes of these stored labels: the label, its temporal fields, its fields, and their defaults."""
+    label = next(lbl for lbl in labels if lbl in NODE_TYPES)
+    fields = NODE_TYPES[label].model_fields
+    defaults = {n: i.get_default(call_default_factory=True) for n, i in fields.items() if not i.is_required()}
+    return label, NODE_TYPES[label].temporal_fields(), frozenset(fields), defaults
 
 
 def stored_node(labels: Sequence[str], props: dict[str, Any]) -> StoredNode:
     """The :class:`StoredNode` of stored labels and properties."""
-    label = next(lbl for lbl in labels if lbl in NODE_TYPES)
-    model = NODE_TYPES[label]
-    values = _defaults(model) | typed(model, props, only_fields=True)
+    label, temporal, fields, defaults = _shape(tuple(labels))
+    values = defaults | _typed(props, temporal, fields)
     return StoredNode(label, values["uid"], values)
 
 
