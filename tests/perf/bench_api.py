@@ -14,6 +14,10 @@ run by the baseline and by the API, alternating, best of `--rounds`:
 - (c) a person's holistic profile: baseline, `analytics.profile.build_profile` called directly
   (the same graph and SQL reads without HTTP, GraphQL, auth and audit).
 
+Beside both, `tests/perf/floor_app.py` answers (a) and (b): the same reads through strawberry on
+uvicorn with nothing of ours (no auth, masking, audit, pydantic), served in as many processes.
+floor ÷ baseline is what the framework costs whatever we write; API ÷ floor is what we add.
+
 Clients: the baseline runs in as many processes as the API, each with its share of the 50
 threads and a driver of its own, so both sides have the same parallelism; the API's clients are
 50 asyncio tasks over HTTP/1.1 keep-alive connections (aiohttp) in this process. All run on the
