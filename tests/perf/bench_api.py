@@ -53,9 +53,10 @@ from api.security import Security, SecuritySettings
 from graph import GraphSettings, GraphStore, cypher
 from graph.generator import Community, generate
 from graph.masking import Viewer
-from graph.store import Step, _neighbours_query
+from graph.store import _neighbours_query
 from spatial import SpatialSettings
 from spatial.db import make_engine
+from tests.perf.floor_app import HOUSES, RESIDENTS
 from tests.perf.scratch import scratch_graph, scratch_postgis
 
 TARGET = 1.5
@@ -63,8 +64,6 @@ PASSWORD = "benchmark password"
 ENTITY = "query($u: ID!) { entity(uid: $u) { uid label caption ... on Person { name phone sex birthDate } } }"
 NESTED = "query($u: ID!) { entity(uid: $u) { uid ... on Building { houses { uid room residents { uid name } } } } }"
 PROFILE = "query($u: ID!) { profile(uid: $u) }"
-HOUSES = (Step("LOCATED_IN", "in", "Unit"), Step("LOCATED_IN", "in", "House"))
-RESIDENTS = (Step("LIVES_IN", "in", "Person"),)
 FLOORED = ("a", "b")  # the workloads `tests/perf/floor_app.py` answers too
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import neo4j
@@ -33,10 +33,11 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from graph import GraphSettings
 from graph.ontology import NODE_TYPES
-from graph.store import Step, _native, _neighbours_query, _node_reads
+from graph.store import Step, _neighbours_query, _node_reads, typed
 
 HOUSES = (Step("LOCATED_IN", "in", "Unit"), Step("LOCATED_IN", "in", "House"))
 RESIDENTS = (Step("LIVES_IN", "in", "Person"),)
+"""(b)'s two levels below the building, as the API's `houses` and `residents` fields follow them."""
 
 
 @strawberry.interface
@@ -77,11 +78,7 @@ class Props:
     """A node as its record's properties, read as attributes (dates parsed: the statements send them as text)."""
 
     def __init__(self, label: str, props: dict[str, Any]) -> None:
-        self.__dict__.update({k: v if type(v) in (str, int, float, bool) else _native(v) for k, v in props.items()})
-        for name, kind in NODE_TYPES[label].temporal_fields().items():
-            value = props.get(name)
-            if value is not None:
-                setattr(self, name, (date if kind == "date" else datetime).fromisoformat(value))
+        self.__dict__.update(typed(NODE_TYPES[label], props))
         self.label = label
         self.caption = str(props.get(NODE_TYPES[label].caption) or props["uid"])
 
