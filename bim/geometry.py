@@ -31,6 +31,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from bim import csg
 from bim.model import IfcModel, attribute, memory_logger
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ FAST_KERNEL = "cgal-simple"  # no booleans: an element that needs one is left to
 KERNEL = "opencascade"
 SCENE_KERNEL = "hybrid-cgal-simple-opencascade"  # per element: the simple kernel unless it needs a boolean
 Rgba = tuple[float, float, float, float]
+UNKNOWN_RGBA: Rgba = (0.8, 0.8, 0.8, 1.0)  # as a scene shows a shape without materials
+UNSTYLED = "DefaultMaterial"  # the kernel's name for the material of an item with no style of its own
 Tick = Callable[[int, int], None]
 
 
@@ -145,6 +148,92 @@ def _unclipped_solids(element: Any) -> list[Any] | None:
     return solids
 
 
+def _placement(element: Any, settings: Any, logger: Any) -> npt.NDArray[np.float64] | None:
+    """The element's placement in the world as a 4×4 matrix, in the kernel's unit, or None when it has none."""
+    if attribute(element, "ObjectPlacement") is None:
+        return None
+    try:
+        placement = _geom.create_shape(settings, element.ObjectPlacement, geometry_library=FAST_KERNEL, logger=logger)
+    except RuntimeError:
+        return None
+    return np.asarray(placement.matrix, dtype=np.float64).reshape(4, 4).T  # column-major
+
+
+def _triangulated(item: Any, settings: Any, logger: Any) -> tuple[Any, Any, Any, list[Rgba | None]]:
+    """A body item triangulated by the fast kernel in its own frame: vertices, triangles, material ids, colours.
+
+    An item with no style has the colour None: the element's (a class's default, or the style of
+    an item above it), which the kernel gives only when it makes the whole element.
+    """
+    try:
+        raw = _geom.create_shape(settings, item, geometry_library=FAST_KERNEL, logger=logger)
+    except RuntimeError as exc:
+        raise csg.Unsupported(str(exc)) from None
+    verts = np.frombuffer(raw.verts_buffer, dtype=np.float64).reshape(-1, 3)
+    faces = np.frombuffer(raw.faces_buffer, dtype=np.int32).reshape(-1, 3)
+    material_ids = np.frombuffer(raw.material_ids_buffer, dtype=np.int32)
+    materials: list[Rgba | None] = [None if m.name == UNSTYLED else _colour(m) for m in raw.materials]
+    if len(material_ids) != len(faces) or (len(material_ids) and material_ids.max() >= len(materials)):
+        material_ids, materials = np.zeros(len(faces), dtype=np.int32), materials[:1]
+    return verts, faces, material_ids, materials
+
+
+def _cut(element: Any, settings: Any, logger: Any, length_scale: float) -> Shape | None:
+    """The body of an element with its booleans done on meshes (:mod:`bim.csg`), or None to leave it to a kernel."""
+    items = csg.body_items(element)
+    matrix = _placement(element, settings, logger)
+    if items is None or matrix is None:
+        return None
+    # the IFC's own coordinates (half-spaces) in the kernel's unit: metres, unless it could not read the units
+    scale = 1.0 if _units_unknown(logger) else length_scale
+    evaluator = csg.Evaluator(lambda item: _triangulated(item, settings, logger), scale)
+    try:
+        solid = evaluator.body(items)
+        to_local = np.linalg.inv(matrix)
+        openings = []
+        for rel in attribute(element, "HasOpenings") or ():
+            opening = rel.RelatedOpeningElement
+            if not has_body(opening):
+                continue
+            try:
+                raw = _geom.create_shape(settings, opening, geometry_library=FAST_KERNEL, logger=logger)
+            except RuntimeError:
+                return None
+            world = np.frombuffer(raw.geometry.verts_buffer, dtype=np.float64).reshape(-1, 3)
+            faces = np.frombuffer(raw.geometry.faces_buffer, dtype=np.int32).reshape(-1, 3)
+            openings.append(csg.manifold(world @ to_local[:3, :3].T + to_local[:3, 3], faces))
+        solid = csg.subtract(solid, openings)
+        verts, faces, material_ids = evaluator.mesh(solid)
+    except csg.Unsupported:
+        return None
+    if not len(faces):
+        return None
+    return Shape(
+        id=element.id(),
+        guid=element.GlobalId,
+        ifc_class=element.is_a(),
+        verts=verts @ matrix[:3, :3].T + matrix[:3, 3],
+        faces=faces,
+        material_ids=material_ids,
+        materials=_styled(evaluator.materials, element, logger),
+    )
+
+
+def _styled(materials: list[Rgba | None], element: Any, logger: Any) -> list[Rgba]:
+    """`materials` with the element's own colour for items with none: as the kernel makes it with booleans off."""
+    if all(m is not None for m in materials):
+        return materials  # type: ignore[return-value]
+    whole: Any = None
+    for kernel in (FAST_KERNEL, KERNEL):  # the fast kernel fails on a body of booleans
+        try:
+            whole = _geom.create_shape(_settings(openings=False), element, geometry_library=kernel, logger=logger)
+            break
+        except RuntimeError:
+            continue
+    own = _colour(whole.geometry.materials[0]) if whole is not None and whole.geometry.materials else UNKNOWN_RGBA
+    return [own if m is None else m for m in materials]
+
+
 def _unclipped(element: Any, settings: Any, logger: Any) -> Shape | None:
     """Return the shape of an element whose body is booleans, made of the solids under them (no booleans).
 
@@ -152,14 +241,10 @@ def _unclipped(element: Any, settings: Any, logger: Any) -> Shape | None:
     kernel's too, in the same unit) puts it in the world.
     """
     solids = _unclipped_solids(element)
-    if solids is None or attribute(element, "ObjectPlacement") is None:
+    matrix = _placement(element, settings, logger)
+    if solids is None or matrix is None:
         return None
     verts, faces, count = [], [], 0
-    try:
-        placement = _geom.create_shape(settings, element.ObjectPlacement, geometry_library=FAST_KERNEL, logger=logger)
-        matrix = np.asarray(placement.matrix, dtype=np.float64).reshape(4, 4).T  # column-major
-    except RuntimeError:
-        return None
     for solid in solids:
         try:
             raw = _geom.create_shape(settings, solid, geometry_library=FAST_KERNEL, logger=logger)
@@ -214,6 +299,10 @@ def element_shapes(
     if not openings:  # the fast kernel fails on a body of booleans (~0.3 ms each): no attempt
         for element in wanted:
             if (shape := _unclipped(element, settings, logger)) is not None:
+                shapes[element.id()] = shape
+    else:  # booleans on meshes: milliseconds where OpenCASCADE takes tenths of a second
+        for element in wanted:
+            if csg.needs_booleans(element) and (shape := _cut(element, settings, logger, model.length_scale)):
                 shapes[element.id()] = shape
     for kernel in (FAST_KERNEL, KERNEL) if not openings else (SCENE_KERNEL, KERNEL):
         left = [e for e in wanted if e.id() not in shapes]

@@ -256,7 +256,7 @@ def import_ifc(
     scene_path = None
     if scene:
         with clock.stage("scene"):
-            scene_path = _scene(model, structure, registry, key, threads, clock, warnings)
+            scene_path = _scene(model, structure, registry, key, threads, clock, warnings, shapes)
 
     lon, lat = georef.origin
     counts = structure.counts
@@ -290,13 +290,18 @@ def _scene(
     threads: int,
     clock: _Clock,
     warnings: list[str],
+    shapes: dict[int, Shape],
 ) -> str | None:
     cached = registry.directory / f"{key}.glb"
     if cached.is_file():
         return str(cached)
     try:
         data, missing = build_glb(
-            model, structure.uids, threads=threads, tick=lambda done, total: clock.report("scene", done, total)
+            model,
+            structure.uids,
+            threads=threads,
+            tick=lambda done, total: clock.report("scene", done, total),
+            made=shapes,
         )
     except (RuntimeError, OSError) as exc:
         warnings.append(f"scene not built ({exc}); it is built on first request")

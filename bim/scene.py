@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from bim.geometry import Rgba, Shape, Tick, element_shapes, has_body
+from bim import csg
+from bim.geometry import UNKNOWN_RGBA, Rgba, Shape, Tick, element_shapes, has_body
 from bim.georef import georeference
 from bim.model import IfcModel, open_model
 from bim.settings import get_settings
 from bim.storeys import storey_of
 
-SCENE_VERSION = 2  # 2: no NaN in material colours
+SCENE_VERSION = 3  # 2: no NaN in material colours; 3: booleans on meshes (bim.csg)
 MEDIA_TYPE = "model/gltf-binary"
 EXCLUDED = ("IfcOpeningElement", "IfcAnnotation", "IfcVirtualElement")
 SPACE_ALPHA = 0.25
@@ -102,7 +103,7 @@ class _Glb:
         primitives = []
         for material_id in np.unique(shape.material_ids):
             faces = shape.faces[shape.material_ids == material_id].astype(np.uint32).ravel()
-            rgba = shape.materials[material_id] if 0 <= material_id < len(shape.materials) else (0.8, 0.8, 0.8, 1.0)
+            rgba = shape.materials[material_id] if 0 <= material_id < len(shape.materials) else UNKNOWN_RGBA
             if translucent and rgba[3] >= 1.0:
                 rgba = (rgba[0], rgba[1], rgba[2], SPACE_ALPHA)
             self.accessors.append(
@@ -156,12 +157,24 @@ def _owner_uid(element: Any, uids: Mapping[str, str]) -> str | None:
 
 
 def build_glb(
-    model: IfcModel, uids: Mapping[str, str] | None = None, *, threads: int = 1, tick: Tick | None = None
+    model: IfcModel,
+    uids: Mapping[str, str] | None = None,
+    *,
+    threads: int = 1,
+    tick: Tick | None = None,
+    made: Mapping[int, Shape] | None = None,
 ) -> tuple[bytes, list[str]]:
-    """Triangulate a model and return its GLB and the warnings of elements left without geometry."""
+    """Triangulate a model and return its GLB and the warnings of elements left without geometry.
+
+    `made` holds shapes already triangulated with booleans off (the import's, by step id): an
+    element that needs no boolean is the same either way and is not triangulated again.
+    """
     uids = uids or {}
     elements = scene_elements(model)
-    shapes, warnings = element_shapes(model, elements, openings=True, threads=threads, tick=tick)
+    reused = {e.id(): made[e.id()] for e in elements if made and e.id() in made and not csg.needs_booleans(e)}
+    todo = [e for e in elements if e.id() not in reused]
+    shapes, warnings = element_shapes(model, todo, openings=True, threads=threads, tick=tick)
+    shapes |= reused
     glb = _Glb()
     for element in sorted(elements, key=lambda e: str(e.GlobalId)):
         shape = shapes.get(element.id())
