@@ -154,10 +154,15 @@ def _placement(element: Any, settings: Any, logger: Any) -> npt.NDArray[np.float
     if attribute(element, "ObjectPlacement") is None:
         return None
     try:
-        placement = _geom.create_shape(settings, element.ObjectPlacement, geometry_library=FAST_KERNEL, logger=logger)
+        return _matrix(element.ObjectPlacement, settings, logger)
     except RuntimeError:
         return None
-    return np.asarray(placement.matrix, dtype=np.float64).reshape(4, 4).T  # column-major
+
+
+def _matrix(placement: Any, settings: Any, logger: Any) -> npt.NDArray[np.float64]:
+    """A placement (IfcObjectPlacement or IfcAxis2Placement) as the kernel makes it, in its unit, as a 4×4 matrix."""
+    made = _geom.create_shape(settings, placement, geometry_library=FAST_KERNEL, logger=logger)
+    return np.asarray(made.matrix, dtype=np.float64).reshape(4, 4).T  # column-major
 
 
 def _triangulated(item: Any, settings: Any, logger: Any) -> tuple[Any, Any, Any, list[Rgba | None]]:
@@ -192,7 +197,11 @@ def _cut(
         return None
     # the IFC's own coordinates (half-spaces) in the kernel's unit: metres, unless it could not read the units
     scale = 1.0 if _units_unknown(logger) else length_scale
-    evaluator = csg.Evaluator(lambda item: _triangulated(item, settings, logger), scale)
+    evaluator = csg.Evaluator(
+        lambda item: _triangulated(item, settings, logger),
+        lambda placement: _matrix(placement, settings, logger),
+        scale,
+    )
     try:
         solid = evaluator.body(items)
         to_local = np.linalg.inv(matrix)
@@ -210,7 +219,7 @@ def _cut(
             openings.append(csg.manifold(world @ to_local[:3, :3].T + to_local[:3, 3], faces))
         solid = csg.subtract(solid, openings)
         verts, faces, material_ids = evaluator.mesh(solid)
-    except csg.Unsupported:
+    except (csg.Unsupported, RuntimeError):  # RuntimeError: the kernel failed on a part of it
         return None
     if not len(faces):
         return None
