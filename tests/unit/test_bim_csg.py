@@ -36,7 +36,7 @@ def _measures(verts: np.ndarray[Any, Any], faces: np.ndarray[Any, Any]) -> tuple
 
 def _colours(shape: Shape) -> set[tuple[float, ...]]:
     """The colours of a shape's triangles (a style without transparency has NaN for it, which equals nothing)."""
-    used = np.unique(shape.material_ids) if shape.materials else []
+    used: Any = np.unique(shape.material_ids) if shape.materials else []
     return {tuple(np.nan_to_num(np.round(shape.materials[i], 3), nan=-1.0).tolist()) for i in used}
 
 
@@ -82,3 +82,19 @@ def test_a_mesh_that_is_not_closed_is_left_to_the_kernel() -> None:
     triangle = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     with pytest.raises(csg.Unsupported, match="not a closed mesh"):
         csg.manifold(triangle, np.array([[0, 1, 2]]))
+
+
+def test_an_element_the_mesh_booleans_do_not_take_is_made_by_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = open_model(IFC / "AC20-FZK-Haus.ifc")
+    cut = [e for e in scene_elements(model) if csg.needs_booleans(e)]
+    made, _ = element_shapes(model, cut, openings=True)
+
+    def unsupported(self: csg.Evaluator, item: Any) -> Any:
+        raise csg.Unsupported(item.is_a())
+
+    monkeypatch.setattr(csg.Evaluator, "solid", unsupported)
+    by_kernel, missing = element_shapes(model, cut, openings=True)
+    assert missing == [] and set(by_kernel) == set(made)
+    for element in cut:
+        ours, theirs = made[element.id()], by_kernel[element.id()]
+        assert _measures(ours.verts, ours.faces)[0] == pytest.approx(_measures(theirs.verts, theirs.faces)[0], rel=1e-4)
