@@ -339,7 +339,7 @@ def import_ifc_file(
     for name in counts:
         table.add_row(name, str(getattr(summary, name)))
     console.print(table)
-    console.print(f"[cyan]•[/] located by {summary.georeference} at {summary.lon}, {summary.lat}")
+    console.print(f"[cyan]•[/] located by {summary.georeference} at {summary.lon:.7f}, {summary.lat:.7f}")  # ~1 cm
     for warning in summary.warnings:
         console.print(f"[yellow]warning[/] {warning}")
 
