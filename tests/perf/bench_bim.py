@@ -11,8 +11,9 @@ own — ifcopenshell allocates in C++, where tracemalloc cannot see:
   (every element triangulated with openings cut, the GLB written) — the issue's "graph + map +
   scene"; its stages give the import without the scene too;
 - kernel: ifcopenshell's own geometry iterator over the scene's elements of the opened file with
-  openings and booleans off (CGAL's simple kernel, nothing of ours): the least a scene made with
-  ifcopenshell.geom costs on top of the parse, whatever we write.
+  openings and booleans off (its hybrid kernel: CGAL's simple kernel, OpenCASCADE where that
+  fails; nothing of ours): the least a scene made with ifcopenshell.geom costs on top of the
+  parse, whatever we write.
 
 Parse and import take turns, `--rounds` times each, and the median counts (the machine is
 shared); CPU is the measuring process's own CPU time, which other load disturbs less than the
@@ -90,7 +91,6 @@ def _child(kind: str, path: Path, graph_db: str, pg_db: str) -> dict[str, Any]:
         summary = import_ifc(path, store, engine, location=location, scene_dir=scenes.name)
         out["stages"] = summary.seconds
         out["nodes"], out["links"] = summary.nodes, summary.links
-        out["glb_bytes"] = Path(summary.scene).stat().st_size if summary.scene else 0
     else:
         out["shapes"] = _kernel_pass(model, elements)
     out["seconds"] = time.perf_counter() - started
